@@ -1,0 +1,423 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// No field below carries a +kubebuilder:default marker: defaults live in
+// defaults.go and are applied when rendering, so a CR kept in Git stays
+// byte-identical to what the API server stores and GitOps tools see no drift.
+
+// KialiAuthProxySpec describes one Kiali installation running with the
+// anonymous strategy inside the mesh, fronted by an OpenShift oauth-proxy.
+type KialiAuthProxySpec struct {
+	// Kiali configures the Kiali CR (kiali.io/v1alpha1 Kiali) that the
+	// operator writes for the Kiali operator to install.
+	// +optional
+	Kiali KialiSpec `json:"kiali,omitempty"`
+
+	// Proxy configures the OpenShift oauth-proxy that authenticates users
+	// and authorizes them with SubjectAccessReviews before they reach Kiali.
+	// +optional
+	Proxy ProxySpec `json:"proxy,omitempty"`
+
+	// Exposure says how users reach the proxy from outside the cluster.
+	Exposure ExposureSpec `json:"exposure"`
+}
+
+// KialiSpec configures the Kiali CR.
+type KialiSpec struct {
+	// Name of the Kiali CR. Defaults to the name of this KialiAuthProxy.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name,omitempty"`
+
+	// InstanceName is Kiali's deployment.instance_name: the name of the Kiali
+	// Deployment and Service. Defaults to Kiali's own default, "kiali", and is
+	// written to the Kiali CR only when set.
+	// +optional
+	// +kubebuilder:validation:MaxLength=40
+	// +kubebuilder:validation:Pattern=`^[a-z]([-a-z0-9]*[a-z0-9])?$`
+	InstanceName string `json:"instanceName,omitempty"`
+
+	// Version is the Kiali CR's spec.version: "default" (the Kiali operator's
+	// default), "latest", or a version such as "v1.73" or "v2.4".
+	// Defaults to "default".
+	// +optional
+	// +kubebuilder:validation:Pattern=`^(default|latest|v[0-9]+\.([0-9]+|x)(\.[0-9]+)?)$`
+	Version string `json:"version,omitempty"`
+
+	// Layout selects the Kiali CR field layout, which changed between Kiali
+	// v1.73 (OpenShift Service Mesh 2.x) and Kiali v2. When unset it follows
+	// from Version: v1.x selects "v1.73", v2.x and "latest" select "v2", and
+	// "default" selects "v1.73", the version the OpenShift Service Mesh 2.x
+	// Kiali operator installs by default. Set it to "v2" when "default" means
+	// a Kiali v2 operator.
+	// +optional
+	// +kubebuilder:validation:Enum=v1.73;v2
+	Layout KialiLayout `json:"layout,omitempty"`
+
+	// IstioNamespace is the namespace of the Istio control plane.
+	// Defaults to "istio-system".
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	IstioNamespace string `json:"istioNamespace,omitempty"`
+
+	// Namespaces limits the namespaces Kiali may see. Empty means every
+	// namespace. Written as deployment.accessible_namespaces (v1.73 layout)
+	// or as a deployment.discovery_selectors entry (v2 layout).
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Namespaces []string `json:"namespaces,omitempty"`
+
+	// ViewOnlyMode disables every write action in the Kiali console.
+	// Written to the Kiali CR only when set.
+	// +optional
+	ViewOnlyMode *bool `json:"viewOnlyMode,omitempty"`
+
+	// Prometheus configures the Prometheus that Kiali reads metrics from.
+	// +optional
+	Prometheus *PrometheusSpec `json:"prometheus,omitempty"`
+
+	// Grafana configures Kiali's links to Grafana.
+	// +optional
+	Grafana *GrafanaSpec `json:"grafana,omitempty"`
+
+	// Istio names the Istio control plane objects Kiali inspects, for control
+	// planes (such as OpenShift Service Mesh 2.x) that do not use Istio's
+	// default names.
+	// +optional
+	Istio *IstioSpec `json:"istio,omitempty"`
+
+	// Tracing configures Kiali's tracing integration.
+	// +optional
+	Tracing *TracingSpec `json:"tracing,omitempty"`
+
+	// PodAnnotations are added to the Kiali pod. The annotations that put
+	// Kiali in the mesh (sidecar.istio.io/inject and proxy.istio.io/config)
+	// are always set by the operator and cannot be given here.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="!('sidecar.istio.io/inject' in self)",message="spec.kiali.podAnnotations must not set sidecar.istio.io/inject: Kiali is always injected so that only the proxy can reach it"
+	// +kubebuilder:validation:XValidation:rule="!('proxy.istio.io/config' in self)",message="spec.kiali.podAnnotations must not set proxy.istio.io/config: the operator sets it to hold Kiali until its sidecar is ready"
+	PodAnnotations map[string]string `json:"podAnnotations,omitempty"`
+
+	// Overrides is merged into the Kiali CR's spec last, key by key (objects
+	// are merged recursively, any other value replaces what the operator
+	// rendered). It is the escape hatch for Kiali settings this API does not
+	// model. The authentication strategy cannot be overridden.
+	// +optional
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Type=object
+	// +kubebuilder:validation:XValidation:rule="!has(self.auth)",message="spec.kiali.overrides must not set auth: Kiali runs with the anonymous strategy behind the proxy"
+	Overrides *apiextensionsv1.JSON `json:"overrides,omitempty"`
+}
+
+// KialiLayout names a Kiali CR field layout.
+type KialiLayout string
+
+const (
+	// KialiLayoutV173 is the layout of Kiali v1.73 (OpenShift Service Mesh 2.x).
+	KialiLayoutV173 KialiLayout = "v1.73"
+	// KialiLayoutV2 is the layout of Kiali v2.
+	KialiLayoutV2 KialiLayout = "v2"
+)
+
+// PrometheusSpec configures Kiali's Prometheus.
+type PrometheusSpec struct {
+	// URL of the Prometheus HTTP API, for example
+	// http://prometheus-http.istio-system.svc:9090.
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self)",message="spec.kiali.prometheus.url must be an absolute URL"
+	URL string `json:"url"`
+}
+
+// GrafanaSpec configures Kiali's Grafana integration.
+type GrafanaSpec struct {
+	// Enabled turns the Grafana integration on or off. Written to the Kiali
+	// CR only when set.
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// InClusterURL is the URL Kiali uses to query Grafana from inside the
+	// cluster (v1.73: in_cluster_url, v2: internal_url).
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self)",message="spec.kiali.grafana.inClusterURL must be an absolute URL"
+	InClusterURL string `json:"inClusterURL,omitempty"`
+
+	// ExternalURL is the URL users' browsers open for Grafana links
+	// (v1.73: url, v2: external_url).
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self)",message="spec.kiali.grafana.externalURL must be an absolute URL"
+	ExternalURL string `json:"externalURL,omitempty"`
+}
+
+// IstioSpec names the Istio control plane objects Kiali inspects.
+type IstioSpec struct {
+	// ConfigMapName is the Istio mesh ConfigMap (config_map_name).
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	ConfigMapName string `json:"configMapName,omitempty"`
+
+	// SidecarInjectorConfigMapName is the sidecar injector ConfigMap
+	// (istio_sidecar_injector_config_map_name).
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	SidecarInjectorConfigMapName string `json:"sidecarInjectorConfigMapName,omitempty"`
+
+	// IstiodDeploymentName is the istiod Deployment (istiod_deployment_name).
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	IstiodDeploymentName string `json:"istiodDeploymentName,omitempty"`
+
+	// URLServiceVersion is istiod's version endpoint (url_service_version),
+	// for example http://istiod-basic.istio-system:15014/version.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self)",message="spec.kiali.istio.urlServiceVersion must be an absolute URL"
+	URLServiceVersion string `json:"urlServiceVersion,omitempty"`
+}
+
+// TracingSpec configures Kiali's tracing integration.
+type TracingSpec struct {
+	// Enabled turns the tracing integration on or off.
+	Enabled bool `json:"enabled"`
+}
+
+// ProxySpec configures the oauth-proxy Deployment.
+// +kubebuilder:validation:XValidation:rule="!has(self.cookie) || !has(self.cookie.refresh) || !has(self.cookie.expire) || duration(self.cookie.refresh) < duration(self.cookie.expire)",message="spec.proxy.cookie.refresh must be shorter than spec.proxy.cookie.expire"
+type ProxySpec struct {
+	// Image is the oauth-proxy image. Defaults to the operator's
+	// RELATED_IMAGE_OAUTH_PROXY environment variable, or to an OpenShift
+	// oauth-proxy image when that is unset.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9][a-zA-Z0-9._/:@-]*$`
+	Image string `json:"image,omitempty"`
+
+	// Replicas of the proxy Deployment. Defaults to 1.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=20
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// Resources of the proxy container. Defaults to small requests and a
+	// memory limit.
+	// +optional
+	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// SubjectAccessReviews a user must all pass to be let through, rendered
+	// as a JSON list to -openshift-sar. Defaults to "get pods" in the Istio
+	// namespace: users who can see the control plane can see its console.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	SubjectAccessReviews []SubjectAccessReview `json:"subjectAccessReviews,omitempty"`
+
+	// Htpasswd names a Secret holding an htpasswd file, for users who log in
+	// with a password instead of through OpenShift. The operator only reads
+	// it. Users in this file are not subject to the SubjectAccessReviews.
+	// +optional
+	Htpasswd *SecretKeyReference `json:"htpasswd,omitempty"`
+
+	// SessionSecret names a Secret holding the cookie secret (exactly 16, 24
+	// or 32 bytes). When unset the operator generates one, once, in a Secret
+	// named after this KialiAuthProxy, and never regenerates it.
+	// +optional
+	SessionSecret *SecretKeyReference `json:"sessionSecret,omitempty"`
+
+	// Cookie configures the session cookie.
+	// +optional
+	Cookie *CookieSpec `json:"cookie,omitempty"`
+
+	// TLS configures the proxy's HTTPS listener, served with a certificate
+	// from the OpenShift service CA.
+	// +optional
+	TLS *ProxyTLSSpec `json:"tls,omitempty"`
+
+	// ExtraArgs are appended to the oauth-proxy command line.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=1024
+	// +kubebuilder:validation:items:Pattern=`^--?[a-z][-a-z0-9]*(=.*)?$`
+	ExtraArgs []string `json:"extraArgs,omitempty"`
+}
+
+// SubjectAccessReview is one OpenShift SubjectAccessReview a user must pass.
+type SubjectAccessReview struct {
+	// Namespace the review is made in. Empty means cluster-wide.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Namespace string `json:"namespace,omitempty"`
+
+	// Verb, for example "get".
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^([a-z]+|\*)$`
+	Verb string `json:"verb"`
+
+	// Resource, for example "pods".
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^([a-z0-9.]+(/[a-z]+)?|\*)$`
+	Resource string `json:"resource"`
+
+	// ResourceAPIGroup of the resource; empty is the core group.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	ResourceAPIGroup string `json:"resourceAPIGroup,omitempty"`
+
+	// ResourceName restricts the review to one object.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	ResourceName string `json:"resourceName,omitempty"`
+}
+
+// SecretKeyReference names one key of a Secret in the KialiAuthProxy's
+// namespace.
+type SecretKeyReference struct {
+	// Name of the Secret.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+
+	// Key in the Secret's data. Defaults to "auth" for htpasswd and
+	// "session_secret" for the session secret.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	Key string `json:"key,omitempty"`
+}
+
+// CookieSpec configures the proxy's session cookie.
+type CookieSpec struct {
+	// Expire is how long a session lasts (-cookie-expire), for example "23h".
+	// Defaults to oauth-proxy's own default.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
+	Expire *metav1.Duration `json:"expire,omitempty"`
+
+	// Refresh is how often a session is re-validated (-cookie-refresh), for
+	// example "1h". Must be shorter than Expire.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
+	Refresh *metav1.Duration `json:"refresh,omitempty"`
+}
+
+// ProxyTLSSpec configures the proxy's HTTPS listener.
+type ProxyTLSSpec struct {
+	// Enabled turns the HTTPS listener (port 3001) on. Defaults to true.
+	// The plain HTTP listener (port 3080) is always on: inside the mesh the
+	// hop from the gateway to the proxy is protected by mTLS.
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
+}
+
+// ExposureSpec says how users reach the proxy. Exactly one of virtualService
+// and route is set.
+// +kubebuilder:validation:XValidation:rule="has(self.virtualService) != has(self.route)",message="spec.exposure needs exactly one of virtualService or route"
+type ExposureSpec struct {
+	// Host is the DNS name users open, for example kiali.apps.example.com.
+	// It is also the OAuth redirect URI host.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="spec.exposure.host must be a lowercase DNS name such as kiali.apps.example.com"
+	Host string `json:"host"`
+
+	// VirtualService exposes the proxy on Istio gateways.
+	// +optional
+	VirtualService *VirtualServiceExposure `json:"virtualService,omitempty"`
+
+	// Route exposes the proxy with an OpenShift Route.
+	// +optional
+	Route *RouteExposure `json:"route,omitempty"`
+}
+
+// VirtualServiceExposure exposes the proxy on Istio gateways.
+type VirtualServiceExposure struct {
+	// Name of the VirtualService. Defaults to "<name>-mesh".
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name,omitempty"`
+
+	// Gateways the host is served on, each as "namespace/name".
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=317
+	// +kubebuilder:validation:items:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$')",message="each gateway must be namespace/name, such as istio-system/mesh-apps-gateway"
+	Gateways []string `json:"gateways"`
+}
+
+// RouteExposure exposes the proxy with an OpenShift Route.
+type RouteExposure struct {
+	// Name of the Route. Defaults to the proxy's name, "<name>-oauth".
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name,omitempty"`
+}
+
+// KialiAuthProxyStatus is computed afresh on every reconcile.
+type KialiAuthProxyStatus struct {
+	// ObservedGeneration is the generation of the spec the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// URL users open to reach Kiali.
+	// +optional
+	URL string `json:"url,omitempty"`
+
+	// Conditions: Ready summarises KialiConfigured, ProxyAvailable and
+	// Exposed; Degraded reports invalid references.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// KialiAuthProxy is a Kiali installation secured by an OpenShift oauth-proxy.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=kap,categories=kiali
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 40",message="metadata.name must be at most 40 characters: the names of the objects made for it are derived from it"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS label starting with a letter: it names the proxy's Service"
+type KialiAuthProxy struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec   KialiAuthProxySpec   `json:"spec"`
+	Status KialiAuthProxyStatus `json:"status,omitempty"`
+}
+
+// KialiAuthProxyList is a list of KialiAuthProxy.
+//
+// +kubebuilder:object:root=true
+type KialiAuthProxyList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []KialiAuthProxy `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&KialiAuthProxy{}, &KialiAuthProxyList{})
+}

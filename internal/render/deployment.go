@@ -1,0 +1,237 @@
+package render
+
+import (
+	"encoding/json"
+	"path"
+	"strconv"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+)
+
+const (
+	volSessionSecret = "session-secret"
+	volHtpasswd      = "htpasswd"
+	volServingCert   = "serving-cert"
+	volUpstreamCA    = "upstream-ca"
+)
+
+// Deployment runs the oauth-proxy: OpenShift login, the SubjectAccessReviews
+// as authorization, then a TLS hop to Kiali verified with the service CA.
+// The pods are injected into the mesh so that Kiali's sidecar sees the
+// proxy's identity.
+func Deployment(kap *meshv1alpha1.KialiAuthProxy, n Names, in Inputs) *appsv1.Deployment {
+	p := &kap.Spec.Proxy
+	podLabels := Labels(kap, ComponentProxy)
+	podLabels[LabelName] = n.Proxy
+	podLabels[SidecarInjectKey] = "true"
+
+	volumes, mounts := proxyVolumes(kap, n, in)
+	return &appsv1.Deployment{
+		TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      n.Proxy,
+			Namespace: n.Namespace,
+			Labels:    Labels(kap, ComponentProxy),
+		},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: p.Replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: ProxySelector(kap)},
+			// Never take a serving pod away before its replacement is ready:
+			// the proxy is the only way into Kiali.
+			Strategy: appsv1.DeploymentStrategy{
+				Type: appsv1.RollingUpdateDeploymentStrategyType,
+				RollingUpdate: &appsv1.RollingUpdateDeployment{
+					MaxUnavailable: ptr.To(intstr.FromInt32(0)),
+					MaxSurge:       ptr.To(intstr.FromInt32(1)),
+				},
+			},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{
+					Labels: podLabels,
+					Annotations: map[string]string{
+						SidecarInjectKey:         "true",
+						InputsChecksumAnnotation: in.InputsChecksum,
+					},
+				},
+				Spec: corev1.PodSpec{
+					ServiceAccountName: n.Proxy,
+					SecurityContext: &corev1.PodSecurityContext{
+						RunAsNonRoot:   ptr.To(true),
+						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+					},
+					Containers: []corev1.Container{{
+						Name:            ProxyContainerName,
+						Image:           p.Image,
+						ImagePullPolicy: corev1.PullIfNotPresent,
+						Args:            ProxyArgs(kap, n, in),
+						Ports:           proxyPorts(kap),
+						ReadinessProbe:  healthProbe(5),
+						LivenessProbe:   healthProbe(10),
+						Resources:       *p.Resources,
+						VolumeMounts:    mounts,
+						SecurityContext: &corev1.SecurityContext{
+							AllowPrivilegeEscalation: ptr.To(false),
+							ReadOnlyRootFilesystem:   ptr.To(true),
+							RunAsNonRoot:             ptr.To(true),
+							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+							SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+						},
+					}},
+					Volumes: volumes,
+				},
+			},
+		},
+	}
+}
+
+// ProxyArgs is the oauth-proxy command line.
+func ProxyArgs(kap *meshv1alpha1.KialiAuthProxy, n Names, in Inputs) []string {
+	p := &kap.Spec.Proxy
+	args := []string{
+		"-provider=openshift",
+		"-http-address=:" + strconv.Itoa(ProxyHTTPPort),
+	}
+	if p.TLSEnabled() {
+		args = append(args, "-https-address=:"+strconv.Itoa(ProxyHTTPSPort))
+	} else {
+		// oauth-proxy listens on :8443 unless told otherwise; an empty
+		// address is how its HTTPS listener is turned off.
+		args = append(args, "-https-address=")
+	}
+	args = append(args,
+		"-upstream="+n.KialiUpstream(),
+		// Kiali's serving certificate is signed by the service CA; trusting
+		// exactly that CA replaces setting SSL_CERT_DIR for the whole process.
+		"-upstream-ca="+path.Join(upstreamCAMountDir, CABundleKey),
+		"-openshift-service-account="+n.Proxy,
+		"-openshift-sar="+SubjectAccessReviewsJSON(p.SubjectAccessReviews),
+		"-openshift-ca="+serviceAccountCAFile,
+		// OpenShift users have no e-mail address; oauth-proxy's e-mail domain
+		// filter must let every user through to the SubjectAccessReviews.
+		"-email-domain=*",
+		"-cookie-secret-file="+path.Join(sessionSecretMountDir, sessionSecretFile),
+	)
+	if c := p.Cookie; c != nil {
+		if c.Expire != nil {
+			args = append(args, "-cookie-expire="+c.Expire.Duration.String())
+		}
+		if c.Refresh != nil {
+			args = append(args, "-cookie-refresh="+c.Refresh.Duration.String())
+		}
+	}
+	if p.Htpasswd != nil {
+		args = append(args,
+			"-htpasswd-file="+path.Join(htpasswdMountDir, htpasswdFile),
+			"-display-htpasswd-form=false",
+		)
+	}
+	if p.TLSEnabled() {
+		args = append(args,
+			"-tls-cert="+path.Join(tlsMountDir, corev1.TLSCertKey),
+			"-tls-key="+path.Join(tlsMountDir, corev1.TLSPrivateKeyKey),
+		)
+	}
+	return append(args, p.ExtraArgs...)
+}
+
+// sarJSON is the OpenShift SubjectAccessReview body oauth-proxy posts for
+// each entry of -openshift-sar; field order is fixed for byte-stable output.
+type sarJSON struct {
+	Namespace        string `json:"namespace,omitempty"`
+	Resource         string `json:"resource"`
+	ResourceAPIGroup string `json:"resourceAPIGroup,omitempty"`
+	ResourceName     string `json:"resourceName,omitempty"`
+	Verb             string `json:"verb"`
+}
+
+// SubjectAccessReviewsJSON renders the reviews as the JSON list
+// -openshift-sar takes.
+func SubjectAccessReviewsJSON(sars []meshv1alpha1.SubjectAccessReview) string {
+	list := make([]sarJSON, 0, len(sars))
+	for _, s := range sars {
+		list = append(list, sarJSON{
+			Namespace:        s.Namespace,
+			Resource:         s.Resource,
+			ResourceAPIGroup: s.ResourceAPIGroup,
+			ResourceName:     s.ResourceName,
+			Verb:             s.Verb,
+		})
+	}
+	b, err := json.Marshal(list)
+	if err != nil {
+		// A slice of plain string structs always encodes.
+		panic(err)
+	}
+	return string(b)
+}
+
+func proxyPorts(kap *meshv1alpha1.KialiAuthProxy) []corev1.ContainerPort {
+	ports := []corev1.ContainerPort{{Name: ProxyHTTPPortName, ContainerPort: ProxyHTTPPort, Protocol: corev1.ProtocolTCP}}
+	if kap.Spec.Proxy.TLSEnabled() {
+		ports = append(ports, corev1.ContainerPort{Name: ProxyHTTPSPortName, ContainerPort: ProxyHTTPSPort, Protocol: corev1.ProtocolTCP})
+	}
+	return ports
+}
+
+// healthProbe checks oauth-proxy's own health endpoint, which answers
+// without authentication and without calling Kiali.
+func healthProbe(initialDelay int32) *corev1.Probe {
+	return &corev1.Probe{
+		ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+			Path:   HealthPath,
+			Port:   intstr.FromString(ProxyHTTPPortName),
+			Scheme: corev1.URISchemeHTTP,
+		}},
+		InitialDelaySeconds: initialDelay,
+		PeriodSeconds:       10,
+		TimeoutSeconds:      2,
+		FailureThreshold:    3,
+	}
+}
+
+func proxyVolumes(kap *meshv1alpha1.KialiAuthProxy, n Names, in Inputs) ([]corev1.Volume, []corev1.VolumeMount) {
+	p := &kap.Spec.Proxy
+	volumes := []corev1.Volume{
+		secretVolume(volSessionSecret, in.SessionSecret.Name, in.SessionSecret.Key, sessionSecretFile),
+		{
+			Name: volUpstreamCA,
+			VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+				LocalObjectReference: corev1.LocalObjectReference{Name: n.CABundle},
+				Items:                []corev1.KeyToPath{{Key: CABundleKey, Path: CABundleKey}},
+			}},
+		},
+	}
+	mounts := []corev1.VolumeMount{
+		{Name: volSessionSecret, MountPath: sessionSecretMountDir, ReadOnly: true},
+		{Name: volUpstreamCA, MountPath: upstreamCAMountDir, ReadOnly: true},
+	}
+	if p.Htpasswd != nil {
+		volumes = append(volumes, secretVolume(volHtpasswd, p.Htpasswd.Name, p.Htpasswd.Key, htpasswdFile))
+		mounts = append(mounts, corev1.VolumeMount{Name: volHtpasswd, MountPath: htpasswdMountDir, ReadOnly: true})
+	}
+	if p.TLSEnabled() {
+		volumes = append(volumes, corev1.Volume{
+			Name:         volServingCert,
+			VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: n.ServingCert}},
+		})
+		mounts = append(mounts, corev1.VolumeMount{Name: volServingCert, MountPath: tlsMountDir, ReadOnly: true})
+	}
+	return volumes, mounts
+}
+
+// secretVolume projects one key of a Secret under a fixed file name.
+func secretVolume(name, secret, key, file string) corev1.Volume {
+	return corev1.Volume{
+		Name: name,
+		VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+			SecretName: secret,
+			Items:      []corev1.KeyToPath{{Key: key, Path: file}},
+		}},
+	}
+}

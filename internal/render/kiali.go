@@ -1,0 +1,149 @@
+package render
+
+import (
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+)
+
+// KialiGVK is the Kiali operator's custom resource.
+var KialiGVK = schema.GroupVersionKind{Group: "kiali.io", Version: "v1alpha1", Kind: "Kiali"}
+
+// Kiali is the Kiali CR: the anonymous strategy (the proxy in front does
+// authentication and authorization), the pod injected into the mesh so that
+// mesh policy can admit only the proxy, and the external services. Field
+// names follow the layout of the Kiali version; only what the user set is
+// written, so the Kiali operator's own defaults apply to everything else.
+func Kiali(kap *meshv1alpha1.KialiAuthProxy, n Names) *unstructured.Unstructured {
+	k := &kap.Spec.Kiali
+	v2 := k.Layout == meshv1alpha1.KialiLayoutV2
+	spec := map[string]any{
+		"version":         k.Version,
+		"istio_namespace": k.IstioNamespace,
+		"auth":            map[string]any{"strategy": "anonymous"},
+	}
+
+	podAnnotations := map[string]any{}
+	for key, v := range k.PodAnnotations {
+		podAnnotations[key] = v
+	}
+	podAnnotations[SidecarInjectKey] = "true"
+	// Always written: Kiali v2 replaces, rather than merges, its default pod
+	// annotations with ours, and Kiali must not start before its sidecar
+	// can carry its calls to the API server and Prometheus.
+	podAnnotations[ProxyConfigAnnotation] = holdUntilProxyStartsJSON
+	setPath(spec, podAnnotations, "deployment", "pod_annotations")
+	setPath(spec, map[string]any{SidecarInjectKey: "true"}, "deployment", "pod_labels")
+	setPath(spec, n.Namespace, "deployment", "namespace")
+	if k.InstanceName != "" {
+		setPath(spec, k.InstanceName, "deployment", "instance_name")
+	}
+	if k.ViewOnlyMode != nil {
+		setPath(spec, *k.ViewOnlyMode, "deployment", "view_only_mode")
+	}
+	if len(k.Namespaces) > 0 {
+		if v2 {
+			// v2 replaced accessible_namespaces with label selectors.
+			setPath(spec, false, "deployment", "cluster_wide_access")
+			setPath(spec, []any{map[string]any{
+				"matchExpressions": []any{map[string]any{
+					"key":      "kubernetes.io/metadata.name",
+					"operator": "In",
+					"values":   toAnySlice(k.Namespaces),
+				}},
+			}}, "deployment", "discovery_selectors", "default")
+		} else {
+			setPath(spec, toAnySlice(k.Namespaces), "deployment", "accessible_namespaces")
+		}
+	}
+
+	if g := k.Grafana; g != nil {
+		if g.Enabled != nil {
+			setPath(spec, *g.Enabled, "external_services", "grafana", "enabled")
+		}
+		internal, external := "in_cluster_url", "url"
+		if v2 {
+			internal, external = "internal_url", "external_url"
+		}
+		if g.InClusterURL != "" {
+			setPath(spec, g.InClusterURL, "external_services", "grafana", internal)
+		}
+		if g.ExternalURL != "" {
+			setPath(spec, g.ExternalURL, "external_services", "grafana", external)
+		}
+	}
+	if i := k.Istio; i != nil {
+		for key, v := range map[string]string{
+			"config_map_name":                        i.ConfigMapName,
+			"istio_sidecar_injector_config_map_name": i.SidecarInjectorConfigMapName,
+			"istiod_deployment_name":                 i.IstiodDeploymentName,
+			"url_service_version":                    i.URLServiceVersion,
+		} {
+			if v != "" {
+				setPath(spec, v, "external_services", "istio", key)
+			}
+		}
+	}
+	if p := k.Prometheus; p != nil {
+		setPath(spec, p.URL, "external_services", "prometheus", "url")
+	}
+	if t := k.Tracing; t != nil {
+		setPath(spec, t.Enabled, "external_services", "tracing", "enabled")
+	}
+
+	if k.Overrides != nil && len(k.Overrides.Raw) > 0 {
+		var overrides map[string]any
+		// The API server only stores objects here (the CRD types the field
+		// as an object), so this cannot fail for a stored KialiAuthProxy.
+		if err := utiljson.Unmarshal(k.Overrides.Raw, &overrides); err == nil {
+			mergeInto(spec, overrides)
+		}
+	}
+	// Whatever the overrides say, Kiali stays anonymous behind the proxy.
+	spec["auth"] = map[string]any{"strategy": "anonymous"}
+
+	u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
+	u.SetGroupVersionKind(KialiGVK)
+	u.SetName(n.Kiali)
+	u.SetNamespace(n.Namespace)
+	u.SetLabels(Labels(kap, ComponentKiali))
+	return u
+}
+
+// setPath sets value at the nested keys, creating maps on the way.
+func setPath(m map[string]any, value any, keys ...string) {
+	for _, k := range keys[:len(keys)-1] {
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[k] = next
+		}
+		m = next
+	}
+	m[keys[len(keys)-1]] = value
+}
+
+// mergeInto merges src into dst: objects recursively, anything else
+// replaced.
+func mergeInto(dst, src map[string]any) {
+	for k, v := range src {
+		if sv, ok := v.(map[string]any); ok {
+			if dv, ok := dst[k].(map[string]any); ok {
+				mergeInto(dv, sv)
+				continue
+			}
+		}
+		dst[k] = v
+	}
+}
+
+func toAnySlice(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}

@@ -1,0 +1,151 @@
+package render
+
+import (
+	"fmt"
+
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+)
+
+// Every name, label, annotation, path and port of the objects the operator
+// makes is decided here, so nothing else spells them.
+
+// Ports and paths of the oauth-proxy container.
+const (
+	ProxyContainerName = "oauth-proxy"
+	ProxyHTTPPort      = 3080
+	ProxyHTTPSPort     = 3001
+	ProxyHTTPPortName  = "http"
+	ProxyHTTPSPortName = "https"
+	// Service port names start with the protocol, as Istio's protocol
+	// selection expects.
+	ServiceHTTPPortName  = "http-kiali-oauth"
+	ServiceHTTPSPortName = "https-kiali-oauth"
+	HealthPath           = "/oauth/healthz"
+
+	// KialiPort is the port of the Kiali Service the proxy forwards to.
+	KialiPort = 20001
+
+	sessionSecretMountDir = "/etc/proxy/session"
+	htpasswdMountDir      = "/etc/proxy/htpasswd"
+	tlsMountDir           = "/etc/tls/private"
+	upstreamCAMountDir    = "/etc/proxy/upstream-ca"
+	// Secret volumes project only the referenced key, under these fixed
+	// file names, so the command line does not depend on the user's key.
+	sessionSecretFile = "session_secret"
+	htpasswdFile      = "htpasswd"
+	// serviceAccountCAFile is the cluster CA every pod gets with its token;
+	// oauth-proxy uses it to talk to the OpenShift API and OAuth server.
+	serviceAccountCAFile = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
+)
+
+// Keys OpenShift's service CA operator reads or writes.
+const (
+	ServingCertAnnotation    = "service.beta.openshift.io/serving-cert-secret-name"
+	InjectCABundleAnnotation = "service.beta.openshift.io/inject-cabundle"
+	// CABundleKey is written by the service CA operator into the CA bundle
+	// ConfigMap; the operator never writes or clears it.
+	CABundleKey              = "service-ca.crt"
+	OAuthRedirectAnnotation  = "serviceaccounts.openshift.io/oauth-redirecturi.primary"
+	SidecarInjectKey         = "sidecar.istio.io/inject"
+	ProxyConfigAnnotation    = "proxy.istio.io/config"
+	holdUntilProxyStartsJSON = `{ "holdApplicationUntilProxyStarts": true }`
+)
+
+// Labels and annotations of the operator's own.
+const (
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	LabelInstance  = "app.kubernetes.io/instance"
+	LabelPartOf    = "app.kubernetes.io/part-of"
+	LabelComponent = "app.kubernetes.io/component"
+	LabelName      = "app.kubernetes.io/name"
+
+	ManagedByValue = "kiali-auth-proxy-operator"
+	PartOfValue    = "kiali-auth-proxy"
+
+	ComponentProxy         = "oauth-proxy"
+	ComponentKiali         = "kiali"
+	ComponentExposure      = "exposure"
+	ComponentSessionSecret = "session-secret"
+
+	// InputsChecksumAnnotation on the proxy pod template changes whenever a
+	// secret the proxy reads changes, so the pods roll and read it again.
+	InputsChecksumAnnotation = "mesh.kialiauth.io/inputs-checksum"
+)
+
+// Names are the names of the objects made for one KialiAuthProxy.
+type Names struct {
+	Namespace      string
+	Proxy          string // Deployment, Service and ServiceAccount
+	ServingCert    string
+	CABundle       string
+	SessionSecret  string // generated session secret
+	Kiali          string // Kiali CR
+	KialiInstance  string // Kiali Deployment and Service
+	VirtualService string
+	Route          string
+}
+
+// NamesFor decides the names for a KialiAuthProxy. With the object named
+// "kiali" they are the names of the hand-made reference setup.
+func NamesFor(kap *meshv1alpha1.KialiAuthProxy) Names {
+	base := kap.Name
+	n := Names{
+		Namespace:      kap.Namespace,
+		Proxy:          base + "-oauth",
+		ServingCert:    base + "-oauth-tls",
+		CABundle:       base + "-cabundle",
+		SessionSecret:  base + "-proxy",
+		Kiali:          base,
+		KialiInstance:  kap.Spec.Kiali.KialiInstanceName(),
+		VirtualService: base + "-mesh",
+		Route:          base + "-oauth",
+	}
+	if kap.Spec.Kiali.Name != "" {
+		n.Kiali = kap.Spec.Kiali.Name
+	}
+	if vs := kap.Spec.Exposure.VirtualService; vs != nil && vs.Name != "" {
+		n.VirtualService = vs.Name
+	}
+	if r := kap.Spec.Exposure.Route; r != nil && r.Name != "" {
+		n.Route = r.Name
+	}
+	return n
+}
+
+// ProxyFQDN is the cluster-local DNS name of the proxy's Service.
+func (n Names) ProxyFQDN() string {
+	return fmt.Sprintf("%s.%s.svc.cluster.local", n.Proxy, n.Namespace)
+}
+
+// KialiUpstream is the URL of the Kiali Service the proxy forwards to.
+func (n Names) KialiUpstream() string {
+	return fmt.Sprintf("https://%s.%s.svc.cluster.local:%d", n.KialiInstance, n.Namespace, KialiPort)
+}
+
+// OwnerLabels select every object made for one KialiAuthProxy; pruning
+// lists by them.
+func OwnerLabels(kap *meshv1alpha1.KialiAuthProxy) map[string]string {
+	return map[string]string{
+		LabelManagedBy: ManagedByValue,
+		LabelInstance:  kap.Name,
+	}
+}
+
+// Labels are the labels of one object: the owner labels plus its component.
+// The KialiAuthProxy's own labels are never copied: a GitOps tool that
+// tracks its objects by label would otherwise claim ours too.
+func Labels(kap *meshv1alpha1.KialiAuthProxy, component string) map[string]string {
+	l := OwnerLabels(kap)
+	l[LabelPartOf] = PartOfValue
+	l[LabelComponent] = component
+	return l
+}
+
+// ProxySelector selects the proxy's pods. It must never change: a
+// Deployment's selector is immutable.
+func ProxySelector(kap *meshv1alpha1.KialiAuthProxy) map[string]string {
+	return map[string]string{
+		LabelInstance:  kap.Name,
+		LabelComponent: ComponentProxy,
+	}
+}

@@ -1,0 +1,63 @@
+// Package render turns a KialiAuthProxy and the inputs the controller
+// resolved into the objects that make up the installation.
+//
+// Everything here is pure: no client, no clock, no randomness. The same
+// KialiAuthProxy and Inputs always give the same objects, in the same order,
+// serialised to the same bytes, which is what lets the controller skip writes
+// when nothing changed and lets golden files pin the output.
+package render
+
+import (
+	"sort"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+)
+
+// SecretKey names one key of a Secret.
+type SecretKey struct {
+	Name string
+	Key  string
+}
+
+// Inputs are what the controller resolved from the cluster and the
+// operator's environment before rendering.
+type Inputs struct {
+	// ProxyImage is the operator-wide default oauth-proxy image
+	// (RELATED_IMAGE_OAUTH_PROXY); empty means the built-in default.
+	ProxyImage string
+	// SessionSecret is where the proxy reads its cookie secret: the user's
+	// reference, or the Secret the controller generated.
+	SessionSecret SecretKey
+	// InputsChecksum summarises the content of the secrets the proxy reads,
+	// so that a change rolls the proxy pods.
+	InputsChecksum string
+}
+
+// Render returns every object the KialiAuthProxy consists of, sorted by
+// kind and name. Owner references are added by the controller.
+func Render(kap *meshv1alpha1.KialiAuthProxy, in Inputs) []client.Object {
+	d := kap.WithDefaults(in.ProxyImage)
+	names := NamesFor(d)
+	objs := []client.Object{
+		ServiceAccount(d, names),
+		CABundle(d, names),
+		Service(d, names),
+		Deployment(d, names, in),
+		Kiali(d, names),
+	}
+	if d.Spec.Exposure.VirtualService != nil {
+		objs = append(objs, VirtualService(d, names))
+	}
+	if d.Spec.Exposure.Route != nil {
+		objs = append(objs, Route(d, names))
+	}
+	sort.SliceStable(objs, func(i, j int) bool { return sortKey(objs[i]) < sortKey(objs[j]) })
+	return objs
+}
+
+func sortKey(o client.Object) string {
+	gvk := o.GetObjectKind().GroupVersionKind()
+	return gvk.Group + "/" + gvk.Kind + "/" + o.GetNamespace() + "/" + o.GetName()
+}

@@ -1,0 +1,145 @@
+package render
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files from the current output")
+
+// fixedInputs stand in for what the controller resolves from the cluster.
+func fixedInputs(kap *meshv1alpha1.KialiAuthProxy) Inputs {
+	session := SecretKey{Name: NamesFor(kap).SessionSecret, Key: meshv1alpha1.DefaultSessionSecretKey}
+	if ref := kap.Spec.Proxy.SessionSecret; ref != nil {
+		session = SecretKey{Name: ref.Name, Key: ref.Key}
+		if session.Key == "" {
+			session.Key = meshv1alpha1.DefaultSessionSecretKey
+		}
+	}
+	return Inputs{SessionSecret: session, InputsChecksum: "sha256:0123456789abcdef"}
+}
+
+func loadSample(t *testing.T, file string) *meshv1alpha1.KialiAuthProxy {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "config", "samples", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kap := &meshv1alpha1.KialiAuthProxy{}
+	if err := yaml.UnmarshalStrict(raw, kap); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return kap
+}
+
+func TestGolden(t *testing.T) {
+	for _, tc := range []struct {
+		golden string
+		kap    func(t *testing.T) *meshv1alpha1.KialiAuthProxy
+	}{
+		{"reference.golden.yaml", func(t *testing.T) *meshv1alpha1.KialiAuthProxy {
+			return loadSample(t, "mesh_v1alpha1_kialiauthproxy.yaml")
+		}},
+		{"kiali-v2.golden.yaml", func(t *testing.T) *meshv1alpha1.KialiAuthProxy {
+			return loadSample(t, "mesh_v1alpha1_kialiauthproxy_v2.yaml")
+		}},
+		{"route-plain-http.golden.yaml", func(t *testing.T) *meshv1alpha1.KialiAuthProxy {
+			kap := loadSample(t, "mesh_v1alpha1_kialiauthproxy.yaml")
+			off := false
+			kap.Spec.Proxy.TLS = &meshv1alpha1.ProxyTLSSpec{Enabled: &off}
+			kap.Spec.Proxy.Htpasswd = nil
+			kap.Spec.Exposure.VirtualService = nil
+			kap.Spec.Exposure.Route = &meshv1alpha1.RouteExposure{}
+			return kap
+		}},
+	} {
+		t.Run(tc.golden, func(t *testing.T) {
+			kap := tc.kap(t)
+			got, err := YAML(Render(kap, fixedInputs(kap)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", tc.golden)
+			if *update {
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./internal/render -update to create it)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("render output differs from %s (go test ./internal/render -update rewrites it):\n%s", path, lineDiff(string(want), string(got)))
+			}
+		})
+	}
+}
+
+// Render must be byte-stable: maps are serialised in sorted key order and
+// nothing depends on iteration order, time or randomness.
+func TestRenderIsDeterministic(t *testing.T) {
+	kap := loadSample(t, "mesh_v1alpha1_kialiauthproxy_v2.yaml")
+	first, err := YAML(Render(kap, fixedInputs(kap)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50; i++ {
+		again, err := YAML(Render(kap, fixedInputs(kap)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(first, again) {
+			t.Fatalf("render %d differs from the first:\n%s", i, lineDiff(string(first), string(again)))
+		}
+	}
+}
+
+func TestRenderDoesNotModifyItsInput(t *testing.T) {
+	kap := loadSample(t, "mesh_v1alpha1_kialiauthproxy.yaml")
+	before := kap.DeepCopy()
+	Render(kap, fixedInputs(kap))
+	if !equalJSON(t, before, kap) {
+		t.Fatal("Render changed the KialiAuthProxy it was given")
+	}
+}
+
+func equalJSON(t *testing.T, a, b any) bool {
+	t.Helper()
+	ja, err := yaml.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jb, err := yaml.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Equal(ja, jb)
+}
+
+// lineDiff shows the first differing lines with some context.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return "line " + strconv.Itoa(i+1) + ":\n- " + wl + "\n+ " + gl
+		}
+	}
+	return "(no line differs)"
+}

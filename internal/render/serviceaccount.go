@@ -1,0 +1,30 @@
+package render
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+)
+
+// ServiceAccount is the proxy's identity. On OpenShift every service account
+// is an OAuth client; the redirect URI annotation tells the OAuth server
+// where it may send users back to after login.
+func ServiceAccount(kap *meshv1alpha1.KialiAuthProxy, n Names) *corev1.ServiceAccount {
+	return &corev1.ServiceAccount{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      n.Proxy,
+			Namespace: n.Namespace,
+			Labels:    Labels(kap, ComponentProxy),
+			Annotations: map[string]string{
+				OAuthRedirectAnnotation: URL(kap),
+			},
+		},
+	}
+}
+
+// URL is where users open Kiali.
+func URL(kap *meshv1alpha1.KialiAuthProxy) string {
+	return "https://" + kap.Spec.Exposure.Host
+}
