@@ -56,7 +56,14 @@ import _ "k8s.io/kubernetes/cmd/kube-apiserver"
 GO
   GOFLAGS=-mod=mod go mod tidy >&2
   log "building kube-apiserver v${K8S_VERSION} (takes several minutes the first time)"
-  CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "${ASSETS}/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
+  # Stamp the version the way Kubernetes' own build does, so discovery
+  # reports v${K8S_VERSION} rather than a development version.
+  local minor="${K8S_VERSION#*.}"
+  minor="${minor%%.*}"
+  local v="k8s.io/component-base/version"
+  CGO_ENABLED=0 go build -trimpath \
+    -ldflags="-s -w -X ${v}.gitVersion=v${K8S_VERSION} -X ${v}.gitMajor=${K8S_VERSION%%.*} -X ${v}.gitMinor=${minor} -X ${v}.gitTreeState=clean" \
+    -o "${ASSETS}/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
   mv "${ASSETS}/kube-apiserver.tmp" "${ASSETS}/kube-apiserver"
 }
 

@@ -111,11 +111,11 @@ type KialiSpec struct {
 	// Overrides is merged into the Kiali CR's spec last, key by key (objects
 	// are merged recursively, any other value replaces what the operator
 	// rendered). It is the escape hatch for Kiali settings this API does not
-	// model. The authentication strategy cannot be overridden.
+	// model. The authentication strategy cannot be overridden: an "auth"
+	// key here is ignored and reported in the Degraded condition.
 	// +optional
 	// +kubebuilder:pruning:PreserveUnknownFields
 	// +kubebuilder:validation:Type=object
-	// +kubebuilder:validation:XValidation:rule="!has(self.auth)",message="spec.kiali.overrides must not set auth: Kiali runs with the anonymous strategy behind the proxy"
 	Overrides *apiextensionsv1.JSON `json:"overrides,omitempty"`
 }
 

@@ -1,0 +1,170 @@
+// Package apply writes rendered objects with server-side apply under one
+// field manager, creates generated objects only when absent, and prunes
+// objects that are no longer rendered.
+//
+// Every write is skipped when the object in the cache already holds every
+// value we would apply, so a reconcile of an unchanged KialiAuthProxy makes
+// no write at all: no load on the API server and no churn for GitOps tools
+// that watch the objects.
+package apply
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
+)
+
+// AppliedHashAnnotation holds a hash of the document last applied. Because
+// every apply writes it, a change that only removes a field from what we
+// render still differs from the live object, and is applied.
+const AppliedHashAnnotation = "mesh.kialiauth.io/applied-hash"
+
+// Applier applies objects under a single field manager.
+type Applier struct {
+	// Client writes to the API server and reads from the cache.
+	Client client.Client
+	Scheme *runtime.Scheme
+	// FieldOwner is the server-side apply field manager.
+	FieldOwner string
+	// MetadataOnly lists the kinds the cache holds as metadata only (their
+	// informers were started with OnlyMetadata); they are read that way here
+	// too, so no second, full informer is started for them.
+	MetadataOnly map[schema.GroupKind]bool
+}
+
+// Apply makes the live object carry every field of desired. It reports
+// whether it wrote.
+func (a *Applier) Apply(ctx context.Context, desired client.Object) (bool, error) {
+	u, err := render.ToUnstructured(desired)
+	if err != nil {
+		return false, err
+	}
+	if err := stampHash(u); err != nil {
+		return false, err
+	}
+	live, found, err := a.getLive(ctx, u)
+	if err != nil {
+		return false, err
+	}
+	if found && isSubset(u.Object, live.Object) {
+		return false, nil
+	}
+	err = a.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u),
+		client.FieldOwner(a.FieldOwner), client.ForceOwnership)
+	if err != nil {
+		return false, fmt.Errorf("applying %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
+	}
+	return true, nil
+}
+
+// CreateIfAbsent creates obj unless an object of its kind and name exists.
+// It never updates: used for generated secrets, which must never be
+// regenerated behind the user's back. It reports whether it created.
+func (a *Applier) CreateIfAbsent(ctx context.Context, obj client.Object) (bool, error) {
+	err := a.Client.Create(ctx, obj, client.FieldOwner(a.FieldOwner))
+	if apierrors.IsAlreadyExists(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("creating %T %s/%s: %w", obj, obj.GetNamespace(), obj.GetName(), err)
+	}
+	return true, nil
+}
+
+// stampHash records a hash of the document in its annotations.
+func stampHash(u *unstructured.Unstructured) error {
+	raw, err := json.Marshal(u.Object)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(raw)
+	ann := u.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann[AppliedHashAnnotation] = hex.EncodeToString(sum[:8])
+	u.SetAnnotations(ann)
+	return nil
+}
+
+// getLive reads the object from the cache as a JSON document.
+func (a *Applier) getLive(ctx context.Context, u *unstructured.Unstructured) (*unstructured.Unstructured, bool, error) {
+	obj, err := a.NewObject(u.GroupVersionKind())
+	if err != nil {
+		return nil, false, err
+	}
+	err = a.Client.Get(ctx, client.ObjectKeyFromObject(u), obj)
+	if apierrors.IsNotFound(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("reading %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
+	}
+	live, err := render.ToUnstructured(obj)
+	if err != nil {
+		return nil, false, err
+	}
+	return live, true, nil
+}
+
+// NewObject returns an empty object of the kind, in the form the cache
+// holds it: metadata only, typed when the scheme knows the kind, otherwise
+// unstructured.
+func (a *Applier) NewObject(gvk schema.GroupVersionKind) (client.Object, error) {
+	if a.MetadataOnly[gvk.GroupKind()] {
+		m := &metav1.PartialObjectMetadata{}
+		m.SetGroupVersionKind(gvk)
+		return m, nil
+	}
+	if a.Scheme.Recognizes(gvk) {
+		o, err := a.Scheme.New(gvk)
+		if err != nil {
+			return nil, err
+		}
+		obj, ok := o.(client.Object)
+		if !ok {
+			return nil, fmt.Errorf("%s is not an object", gvk)
+		}
+		obj.GetObjectKind().SetGroupVersionKind(gvk)
+		return obj, nil
+	}
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	return u, nil
+}
+
+// newList is NewObject for lists.
+func (a *Applier) newList(gvk schema.GroupVersionKind) (client.ObjectList, error) {
+	listGVK := gvk.GroupVersion().WithKind(gvk.Kind + "List")
+	if a.MetadataOnly[gvk.GroupKind()] {
+		m := &metav1.PartialObjectMetadataList{}
+		m.SetGroupVersionKind(listGVK)
+		return m, nil
+	}
+	if a.Scheme.Recognizes(listGVK) {
+		o, err := a.Scheme.New(listGVK)
+		if err != nil {
+			return nil, err
+		}
+		list, ok := o.(client.ObjectList)
+		if !ok {
+			return nil, fmt.Errorf("%s is not a list", listGVK)
+		}
+		list.GetObjectKind().SetGroupVersionKind(listGVK)
+		return list, nil
+	}
+	u := &unstructured.UnstructuredList{}
+	u.SetGroupVersionKind(listGVK)
+	return u, nil
+}

@@ -1,0 +1,169 @@
+package controller
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
+)
+
+// Reasons of the Degraded condition for bad references.
+const (
+	ReasonSecretNotFound       = "SecretNotFound"
+	ReasonSecretKeyMissing     = "SecretKeyMissing"
+	ReasonSessionSecretInvalid = "SessionSecretInvalid"
+	ReasonOverrideIgnored      = "OverrideIgnored"
+)
+
+// problem is a bad reference, reported in the Degraded condition. Messages
+// name the object and the fix, and never contain a secret's value.
+type problem struct {
+	reason  string
+	message string
+}
+
+// resolved is what the controller learned from the cluster for one
+// reconcile.
+type resolved struct {
+	inputs   render.Inputs
+	problems []problem
+	// createdSessionSecret is set when this reconcile generated it.
+	createdSessionSecret string
+}
+
+// resolveInputs reads the secrets the proxy uses, generating the session
+// secret when the user gave none and it does not exist yet. User secrets are
+// only ever read.
+func (r *Reconciler) resolveInputs(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy) (*resolved, error) {
+	d := kap.WithDefaults(r.ProxyImage)
+	names := render.NamesFor(d)
+	res := &resolved{inputs: render.Inputs{ProxyImage: r.ProxyImage}, problems: specProblems(d)}
+	sum := sha256.New()
+
+	// The session secret: the user's, or ours.
+	session := render.SecretKey{Name: names.SessionSecret, Key: meshv1alpha1.DefaultSessionSecretKey}
+	field := "the generated session secret"
+	if ref := d.Spec.Proxy.SessionSecret; ref != nil {
+		session = render.SecretKey{Name: ref.Name, Key: ref.Key}
+		field = "spec.proxy.sessionSecret"
+	} else {
+		created, err := r.ensureSessionSecret(ctx, kap, names)
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			res.createdSessionSecret = names.SessionSecret
+		}
+	}
+	res.inputs.SessionSecret = session
+	value, p, err := r.readSecretKey(ctx, kap.Namespace, session, field)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil && !validSessionSecret(value) {
+		p = &problem{ReasonSessionSecretInvalid, fmt.Sprintf(
+			"Secret %s/%s key %q holds %d bytes; oauth-proxy needs exactly 16, 24 or 32 (no trailing newline)%s",
+			kap.Namespace, session.Name, session.Key, len(value), regenerateHint(d))}
+	}
+	if p != nil {
+		res.problems = append(res.problems, *p)
+	}
+	fmt.Fprintf(sum, "session %s/%s\n", session.Name, session.Key)
+	sum.Write(value)
+
+	if ref := d.Spec.Proxy.Htpasswd; ref != nil {
+		value, p, err := r.readSecretKey(ctx, kap.Namespace, render.SecretKey{Name: ref.Name, Key: ref.Key}, "spec.proxy.htpasswd")
+		if err != nil {
+			return nil, err
+		}
+		if p != nil {
+			res.problems = append(res.problems, *p)
+		}
+		fmt.Fprintf(sum, "\nhtpasswd %s/%s\n", ref.Name, ref.Key)
+		sum.Write(value)
+	}
+	res.inputs.InputsChecksum = "sha256:" + hex.EncodeToString(sum.Sum(nil))[:32]
+	return res, nil
+}
+
+// specProblems are the mistakes in the spec that the CRD's schema cannot
+// reject at admission.
+func specProblems(kap *meshv1alpha1.KialiAuthProxy) []problem {
+	var ps []problem
+	if o := kap.Spec.Kiali.Overrides; o != nil && len(o.Raw) > 0 {
+		var overrides map[string]any
+		if err := json.Unmarshal(o.Raw, &overrides); err == nil {
+			if _, ok := overrides["auth"]; ok {
+				ps = append(ps, problem{ReasonOverrideIgnored,
+					"spec.kiali.overrides.auth is ignored: Kiali runs with the anonymous strategy behind the proxy; remove it"})
+			}
+		}
+	}
+	return ps
+}
+
+func validSessionSecret(v []byte) bool {
+	switch len(v) {
+	case 16, 24, 32:
+		return true
+	}
+	return false
+}
+
+func regenerateHint(kap *meshv1alpha1.KialiAuthProxy) string {
+	if kap.Spec.Proxy.SessionSecret == nil {
+		return "; the operator never overwrites an existing Secret: delete it to have a new one generated"
+	}
+	return "; fix the Secret or point spec.proxy.sessionSecret at another one"
+}
+
+// readSecretKey returns the value of one key, or a problem when the Secret
+// or the key is missing. Secrets are read from the API server, not a cache,
+// so the operator holds no copy of every Secret in the cluster.
+func (r *Reconciler) readSecretKey(ctx context.Context, namespace string, ref render.SecretKey, field string) ([]byte, *problem, error) {
+	s := &corev1.Secret{}
+	err := r.SecretReader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, s)
+	if apierrors.IsNotFound(err) {
+		return nil, &problem{ReasonSecretNotFound, fmt.Sprintf(
+			"Secret %s/%s referenced by %s does not exist: create it with the key %q", namespace, ref.Name, field, ref.Key)}, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading Secret %s/%s: %w", namespace, ref.Name, err)
+	}
+	v, ok := s.Data[ref.Key]
+	if !ok {
+		return nil, &problem{ReasonSecretKeyMissing, fmt.Sprintf(
+			"Secret %s/%s referenced by %s has no key %q", namespace, ref.Name, field, ref.Key)}, nil
+	}
+	return v, nil, nil
+}
+
+// ensureSessionSecret creates the generated session secret when it does not
+// exist. An existing Secret of that name is never touched, whoever made it.
+func (r *Reconciler) ensureSessionSecret(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, names render.Names) (bool, error) {
+	existing := &corev1.Secret{}
+	err := r.SecretReader.Get(ctx, types.NamespacedName{Namespace: names.Namespace, Name: names.SessionSecret}, existing)
+	if err == nil {
+		return false, nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return false, fmt.Errorf("reading Secret %s/%s: %w", names.Namespace, names.SessionSecret, err)
+	}
+	secret, err := newSessionSecret(kap, names)
+	if err != nil {
+		return false, fmt.Errorf("generating the session secret: %w", err)
+	}
+	if err := controllerutil.SetControllerReference(kap, secret, r.Scheme); err != nil {
+		return false, err
+	}
+	return r.Applier.CreateIfAbsent(ctx, secret)
+}

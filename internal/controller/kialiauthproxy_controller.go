@@ -1,0 +1,296 @@
+// Package controller holds the KialiAuthProxy reconciler: it reads the CR,
+// resolves its inputs, renders, applies, prunes and writes the status.
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/apply"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
+)
+
+// FieldOwner is the server-side apply field manager of every write.
+const FieldOwner = "kiali-auth-proxy-operator"
+
+// missingCRDRetry is how often a reconcile waiting for a CRD checks again.
+// The CRD watch normally wakes it sooner; this covers API servers where the
+// CRD object is not visible to us but its kind is served (aggregation).
+const missingCRDRetry = 2 * time.Minute
+
+// +kubebuilder:rbac:groups=mesh.kialiauth.io,resources=kialiauthproxies,verbs=get;list;watch
+// +kubebuilder:rbac:groups=mesh.kialiauth.io,resources=kialiauthproxies/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=mesh.kialiauth.io,resources=kialiauthproxies/finalizers,verbs=update
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=services;serviceaccounts;configmaps,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=kiali.io,resources=kialis,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=networking.istio.io,resources=virtualservices,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=route.openshift.io,resources=routes,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=route.openshift.io,resources=routes/custom-host,verbs=create
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
+
+// Reconciler reconciles KialiAuthProxy objects.
+type Reconciler struct {
+	// Client reads from the manager's cache and writes to the API server.
+	Client client.Client
+	Scheme *runtime.Scheme
+	// SecretReader reads Secrets straight from the API server.
+	SecretReader client.Reader
+	Recorder     events.EventRecorder
+	Applier      *apply.Applier
+	// ProxyImage is the default oauth-proxy image (RELATED_IMAGE_OAUTH_PROXY).
+	ProxyImage string
+
+	watches *optionalWatches
+}
+
+// Reconcile converges one KialiAuthProxy: CR -> inputs -> render -> apply ->
+// prune -> status.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	log := logf.FromContext(ctx)
+	kap := &meshv1alpha1.KialiAuthProxy{}
+	if err := r.Client.Get(ctx, req.NamespacedName, kap); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !kap.DeletionTimestamp.IsZero() {
+		// Every child carries an owner reference: the garbage collector
+		// removes them.
+		return ctrl.Result{}, nil
+	}
+
+	kinds, err := r.detectKinds(ctx)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	res, err := r.resolveInputs(ctx, kap)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if res.createdSessionSecret != "" {
+		r.Recorder.Eventf(kap, nil, corev1.EventTypeNormal, "SessionSecretCreated", "Create",
+			"Generated the session secret %s/%s; it is never regenerated", kap.Namespace, res.createdSessionSecret)
+	}
+
+	obs := &observation{
+		names:       render.NamesFor(kap.WithDefaults(r.ProxyImage)),
+		kinds:       kinds,
+		applyErrors: map[string]error{},
+		problems:    res.problems,
+	}
+	keep := map[apply.ObjectID]bool{}
+	for _, obj := range render.Render(kap, res.inputs) {
+		gk := obj.GetObjectKind().GroupVersionKind().GroupKind()
+		if served, optional := kinds[gk]; optional && !served {
+			continue
+		}
+		keep[apply.IDOf(obj)] = true
+		if err := controllerutil.SetControllerReference(kap, obj, r.Scheme); err != nil {
+			return ctrl.Result{}, err
+		}
+		if _, err := r.Applier.Apply(ctx, obj); err != nil {
+			component := obj.GetLabels()[render.LabelComponent]
+			if obs.applyErrors[component] == nil {
+				obs.applyErrors[component] = err
+			}
+			log.Error(err, "apply failed", "kind", gk.Kind, "name", obj.GetName())
+		}
+	}
+
+	pruneKinds := append([]schema.GroupVersionKind(nil), coreKinds...)
+	for _, gvk := range optionalKinds {
+		if kinds[gvk.GroupKind()] {
+			pruneKinds = append(pruneKinds, gvk)
+		}
+	}
+	deleted, err := r.Applier.Prune(ctx, kap.Namespace, render.OwnerLabels(kap), kap.UID, pruneKinds, keep)
+	for _, id := range deleted {
+		r.Recorder.Eventf(kap, nil, corev1.EventTypeNormal, "Pruned", "Delete",
+			"Deleted %s %s/%s, which the spec no longer asks for", id.GroupKind.Kind, id.Namespace, id.Name)
+	}
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+
+	dep := &appsv1.Deployment{}
+	err = r.Client.Get(ctx, types.NamespacedName{Namespace: kap.Namespace, Name: obs.names.Proxy}, dep)
+	switch {
+	case err == nil:
+		obs.deployment = dep
+	case !apierrors.IsNotFound(err):
+		return ctrl.Result{}, err
+	}
+
+	conds := computeConditions(kap, obs)
+	if err := r.writeStatus(ctx, kap, conds); err != nil {
+		return ctrl.Result{}, err
+	}
+	for _, err := range obs.applyErrors {
+		// Retried with the controller's backoff; the status already says
+		// what failed.
+		return ctrl.Result{}, err
+	}
+	if waitingForCRD(kap, kinds) {
+		return ctrl.Result{RequeueAfter: missingCRDRetry}, nil
+	}
+	return ctrl.Result{}, nil
+}
+
+func waitingForCRD(kap *meshv1alpha1.KialiAuthProxy, kinds presence) bool {
+	if !kinds[render.KialiGVK.GroupKind()] {
+		return true
+	}
+	if kap.Spec.Exposure.Route != nil {
+		return !kinds[routeGVK.GroupKind()]
+	}
+	return !kinds[virtualServiceGVK.GroupKind()]
+}
+
+// writeStatus writes the status only when it changed, and records an event
+// for every condition that changed status.
+func (r *Reconciler) writeStatus(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, conds []metav1.Condition) error {
+	st := newStatus(kap, conds)
+	if equality.Semantic.DeepEqual(st, kap.Status) {
+		return nil
+	}
+	r.recordTransitions(kap, conds)
+	base := kap.DeepCopy()
+	kap.Status = st
+	if err := r.Client.Status().Patch(ctx, kap, client.MergeFrom(base)); err != nil {
+		return fmt.Errorf("writing status: %w", err)
+	}
+	return nil
+}
+
+func (r *Reconciler) recordTransitions(kap *meshv1alpha1.KialiAuthProxy, conds []metav1.Condition) {
+	for _, c := range conds {
+		old := findCondition(kap.Status.Conditions, c.Type)
+		if old != nil && old.Status == c.Status && old.Reason == c.Reason {
+			continue
+		}
+		good := c.Status == metav1.ConditionTrue
+		if c.Type == ConditionDegraded {
+			good = !good
+		}
+		if old == nil && good {
+			// A first, healthy status is not news.
+			continue
+		}
+		eventType := corev1.EventTypeNormal
+		if !good {
+			eventType = corev1.EventTypeWarning
+		}
+		r.Recorder.Eventf(kap, nil, eventType, c.Reason, "Reconcile", "%s is %s: %s", c.Type, c.Status, c.Message)
+	}
+}
+
+func findCondition(conds []metav1.Condition, t string) *metav1.Condition {
+	for i := range conds {
+		if conds[i].Type == t {
+			return &conds[i]
+		}
+	}
+	return nil
+}
+
+// secretRefsIndex indexes KialiAuthProxy objects by the Secrets they read.
+const secretRefsIndex = ".spec.secretRefs"
+
+func secretRefs(o client.Object) []string {
+	kap, ok := o.(*meshv1alpha1.KialiAuthProxy)
+	if !ok {
+		return nil
+	}
+	var refs []string
+	if ref := kap.Spec.Proxy.SessionSecret; ref != nil {
+		refs = append(refs, ref.Name)
+	} else {
+		refs = append(refs, render.NamesFor(kap).SessionSecret)
+	}
+	if ref := kap.Spec.Proxy.Htpasswd; ref != nil {
+		refs = append(refs, ref.Name)
+	}
+	return refs
+}
+
+func (r *Reconciler) requestsForSecret(ctx context.Context, secret client.Object) []reconcile.Request {
+	list := &meshv1alpha1.KialiAuthProxyList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(secret.GetNamespace()),
+		client.MatchingFields{secretRefsIndex: secret.GetName()}); err != nil {
+		logf.FromContext(ctx).Error(err, "listing KialiAuthProxy objects for a Secret", "secret", secret.GetName())
+		return nil
+	}
+	return requestsFor(list)
+}
+
+func (r *Reconciler) requestsForCRD(ctx context.Context, _ client.Object) []reconcile.Request {
+	list := &meshv1alpha1.KialiAuthProxyList{}
+	if err := r.Client.List(ctx, list); err != nil {
+		logf.FromContext(ctx).Error(err, "listing KialiAuthProxy objects for a CRD change")
+		return nil
+	}
+	return requestsFor(list)
+}
+
+func requestsFor(list *meshv1alpha1.KialiAuthProxyList) []reconcile.Request {
+	reqs := make([]reconcile.Request, len(list.Items))
+	for i := range list.Items {
+		reqs[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])}
+	}
+	return reqs
+}
+
+// SetupWithManager registers the reconciler, its index and its watches.
+func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts controller.Options) error {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &meshv1alpha1.KialiAuthProxy{}, secretRefsIndex, secretRefs); err != nil {
+		return err
+	}
+	isOurCRD := predicate.NewPredicateFuncs(func(o client.Object) bool { return crdNames[o.GetName()] })
+	c, err := ctrl.NewControllerManagedBy(mgr).
+		For(&meshv1alpha1.KialiAuthProxy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Owns(&appsv1.Deployment{}).
+		Owns(&corev1.Service{}).
+		Owns(&corev1.ServiceAccount{}).
+		Owns(&corev1.ConfigMap{}, builder.OnlyMetadata).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.requestsForSecret), builder.OnlyMetadata).
+		Watches(&apiextensionsv1.CustomResourceDefinition{}, handler.EnqueueRequestsFromMapFunc(r.requestsForCRD),
+			builder.OnlyMetadata, builder.WithPredicates(isOurCRD)).
+		WithOptions(opts).
+		Named("kialiauthproxy").
+		Build(r)
+	if err != nil {
+		return err
+	}
+	r.watches = &optionalWatches{
+		mapper:     mgr.GetRESTMapper(),
+		cache:      mgr.GetCache(),
+		controller: c,
+		handler: handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(),
+			&meshv1alpha1.KialiAuthProxy{}, handler.OnlyControllerOwner()),
+		newObject: r.Applier.NewObject,
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+package controller
+
+import (
+	"crypto/rand"
+	"math/big"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
+)
+
+// sessionSecretLength is what oauth-proxy needs: with cookie refresh on it
+// encrypts the cookie with AES and accepts only 16, 24 or 32 byte secrets.
+const sessionSecretLength = 32
+
+const alphanumeric = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// newSessionSecretValue returns sessionSecretLength characters drawn
+// uniformly from [A-Za-z0-9] by a cryptographic source, with no newline.
+func newSessionSecretValue() ([]byte, error) {
+	out := make([]byte, sessionSecretLength)
+	max := big.NewInt(int64(len(alphanumeric)))
+	for i := range out {
+		n, err := rand.Int(rand.Reader, max)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = alphanumeric[n.Int64()]
+	}
+	return out, nil
+}
+
+// newSessionSecret is the generated session secret. It is created once and
+// never updated (it is immutable), so sessions survive operator restarts and
+// upgrades; it belongs to the KialiAuthProxy and goes with it.
+func newSessionSecret(kap *meshv1alpha1.KialiAuthProxy, names render.Names) (*corev1.Secret, error) {
+	value, err := newSessionSecretValue()
+	if err != nil {
+		return nil, err
+	}
+	immutable := true
+	return &corev1.Secret{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      names.SessionSecret,
+			Namespace: names.Namespace,
+			Labels:    render.Labels(kap, render.ComponentSessionSecret),
+		},
+		Type:      corev1.SecretTypeOpaque,
+		Immutable: &immutable,
+		Data:      map[string][]byte{meshv1alpha1.DefaultSessionSecretKey: value},
+	}, nil
+}

@@ -1,0 +1,166 @@
+package controller
+
+import (
+	"fmt"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
+)
+
+// Condition types.
+const (
+	ConditionReady           = "Ready"
+	ConditionKialiConfigured = "KialiConfigured"
+	ConditionProxyAvailable  = "ProxyAvailable"
+	ConditionExposed         = "Exposed"
+	ConditionDegraded        = "Degraded"
+)
+
+// Condition reasons. They are part of the API: tools match on them.
+const (
+	ReasonReady                 = "Ready"
+	ReasonKialiApplied          = "KialiApplied"
+	ReasonKialiCRDMissing       = "KialiCRDMissing"
+	ReasonApplyFailed           = "ApplyFailed"
+	ReasonDeploymentAvailable   = "DeploymentAvailable"
+	ReasonDeploymentUnavailable = "DeploymentUnavailable"
+	ReasonDeploymentNotFound    = "DeploymentNotFound"
+	ReasonVirtualServiceApplied = "VirtualServiceApplied"
+	ReasonRouteApplied          = "RouteApplied"
+	ReasonIstioCRDMissing       = "IstioCRDMissing"
+	ReasonRouteCRDMissing       = "RouteCRDMissing"
+	ReasonReferencesValid       = "ReferencesValid"
+)
+
+// observation is what one reconcile saw, from which the status is computed.
+type observation struct {
+	names       render.Names
+	kinds       presence
+	applyErrors map[string]error // first error by render component label
+	problems    []problem
+	deployment  *appsv1.Deployment // nil when not in the cache yet
+}
+
+// computeConditions derives every condition from the observation alone:
+// nothing is carried over from the previous status except the transition
+// time of a condition whose status did not change (meta.SetStatusCondition).
+func computeConditions(kap *meshv1alpha1.KialiAuthProxy, o *observation) []metav1.Condition {
+	gen := kap.Generation
+	cond := func(t string, ok bool, reason, msg string) metav1.Condition {
+		s := metav1.ConditionFalse
+		if ok {
+			s = metav1.ConditionTrue
+		}
+		return metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg, ObservedGeneration: gen}
+	}
+	n := o.names
+
+	var kiali metav1.Condition
+	switch {
+	case !o.kinds[render.KialiGVK.GroupKind()]:
+		kiali = cond(ConditionKialiConfigured, false, ReasonKialiCRDMissing, fmt.Sprintf(
+			"The Kiali CRD (kialis.kiali.io) is not installed: install the Kiali operator (or OpenShift Service Mesh); Kiali %s/%s is created as soon as the CRD appears", n.Namespace, n.Kiali))
+	case o.applyErrors[render.ComponentKiali] != nil:
+		kiali = cond(ConditionKialiConfigured, false, ReasonApplyFailed, fmt.Sprintf("Applying Kiali %s/%s failed: %v", n.Namespace, n.Kiali, o.applyErrors[render.ComponentKiali]))
+	default:
+		kiali = cond(ConditionKialiConfigured, true, ReasonKialiApplied, fmt.Sprintf(
+			"Kiali %s/%s is configured with the anonymous strategy inside the mesh, behind the proxy", n.Namespace, n.Kiali))
+	}
+
+	var proxy metav1.Condition
+	switch {
+	case o.applyErrors[render.ComponentProxy] != nil:
+		proxy = cond(ConditionProxyAvailable, false, ReasonApplyFailed, fmt.Sprintf("Applying the proxy objects failed: %v", o.applyErrors[render.ComponentProxy]))
+	case o.deployment == nil:
+		proxy = cond(ConditionProxyAvailable, false, ReasonDeploymentNotFound, fmt.Sprintf("Deployment %s/%s has not been seen yet", n.Namespace, n.Proxy))
+	default:
+		proxy = deploymentAvailability(o.deployment, cond)
+	}
+
+	var exposed metav1.Condition
+	switch {
+	case kap.Spec.Exposure.Route != nil && !o.kinds[routeGVK.GroupKind()]:
+		exposed = cond(ConditionExposed, false, ReasonRouteCRDMissing,
+			"The OpenShift Route CRD (routes.route.openshift.io) is not served: this is not an OpenShift cluster; expose the proxy with spec.exposure.virtualService instead")
+	case kap.Spec.Exposure.Route == nil && !o.kinds[virtualServiceGVK.GroupKind()]:
+		exposed = cond(ConditionExposed, false, ReasonIstioCRDMissing,
+			"The Istio VirtualService CRD (virtualservices.networking.istio.io) is not installed: install Istio (or OpenShift Service Mesh); the VirtualService is created as soon as the CRD appears")
+	case o.applyErrors[render.ComponentExposure] != nil:
+		exposed = cond(ConditionExposed, false, ReasonApplyFailed, fmt.Sprintf("Exposing the proxy failed: %v", o.applyErrors[render.ComponentExposure]))
+	case kap.Spec.Exposure.Route != nil:
+		exposed = cond(ConditionExposed, true, ReasonRouteApplied, fmt.Sprintf(
+			"Route %s/%s serves %s", n.Namespace, n.Route, render.URL(kap)))
+	default:
+		exposed = cond(ConditionExposed, true, ReasonVirtualServiceApplied, fmt.Sprintf(
+			"VirtualService %s/%s serves %s on %s", n.Namespace, n.VirtualService, render.URL(kap), strings.Join(kap.Spec.Exposure.VirtualService.Gateways, ", ")))
+	}
+
+	degraded := cond(ConditionDegraded, false, ReasonReferencesValid, "Every referenced Secret exists and is usable")
+	if len(o.problems) > 0 {
+		msgs := make([]string, len(o.problems))
+		for i, p := range o.problems {
+			msgs[i] = p.message
+		}
+		degraded = cond(ConditionDegraded, true, o.problems[0].reason, strings.Join(msgs, "; "))
+	}
+
+	ready := cond(ConditionReady, true, ReasonReady, fmt.Sprintf("Kiali is served at %s through the oauth-proxy", render.URL(kap)))
+	if degraded.Status == metav1.ConditionTrue {
+		ready = cond(ConditionReady, false, degraded.Reason, degraded.Message)
+	}
+	for _, c := range []metav1.Condition{kiali, proxy, exposed} {
+		if c.Status != metav1.ConditionTrue {
+			ready = cond(ConditionReady, false, c.Reason, c.Type+": "+c.Message)
+			break
+		}
+	}
+	return []metav1.Condition{ready, kiali, proxy, exposed, degraded}
+}
+
+// deploymentAvailability reads the Deployment's own Available condition,
+// for the generation we last applied.
+func deploymentAvailability(d *appsv1.Deployment, cond func(string, bool, string, string) metav1.Condition) metav1.Condition {
+	name := d.Namespace + "/" + d.Name
+	if d.Status.ObservedGeneration == 0 {
+		return cond(ConditionProxyAvailable, false, ReasonDeploymentUnavailable, fmt.Sprintf("Deployment %s has not been picked up by the Deployment controller yet", name))
+	}
+	if d.Status.ObservedGeneration < d.Generation {
+		return cond(ConditionProxyAvailable, false, ReasonDeploymentUnavailable, fmt.Sprintf("Deployment %s is rolling out a new version", name))
+	}
+	for _, c := range d.Status.Conditions {
+		if c.Type != appsv1.DeploymentAvailable {
+			continue
+		}
+		if c.Status == corev1.ConditionTrue {
+			return cond(ConditionProxyAvailable, true, ReasonDeploymentAvailable, fmt.Sprintf(
+				"Deployment %s has %d of %d replicas available", name, d.Status.AvailableReplicas, ptrOr(d.Spec.Replicas, 1)))
+		}
+		return cond(ConditionProxyAvailable, false, ReasonDeploymentUnavailable, fmt.Sprintf("Deployment %s is not available: %s", name, c.Message))
+	}
+	return cond(ConditionProxyAvailable, false, ReasonDeploymentUnavailable, fmt.Sprintf("Deployment %s reports no availability yet", name))
+}
+
+func ptrOr(p *int32, def int32) int32 {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// newStatus is the status to write: the old one with every computed
+// condition set.
+func newStatus(kap *meshv1alpha1.KialiAuthProxy, conds []metav1.Condition) meshv1alpha1.KialiAuthProxyStatus {
+	st := *kap.Status.DeepCopy()
+	st.ObservedGeneration = kap.Generation
+	st.URL = render.URL(kap)
+	for _, c := range conds {
+		meta.SetStatusCondition(&st.Conditions, c)
+	}
+	return st
+}

@@ -1,0 +1,96 @@
+// Package operator wires the manager: scheme, cache, client, the reconciler
+// and health checks. The manager binary, the local runner and the
+// integration tests all start the operator through New, so they run the same
+// thing.
+package operator
+
+import (
+	"context"
+	"net/http"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/apply"
+	ctrlpkg "github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
+)
+
+// Options configure the operator.
+type Options struct {
+	// MetricsAddr is where metrics are served; "0" disables them.
+	MetricsAddr string
+	// SecureMetrics serves metrics over HTTPS behind the API server's
+	// authentication and authorization.
+	SecureMetrics           bool
+	MetricsFilter           func(*rest.Config, *http.Client) (metricsserver.Filter, error)
+	ProbeAddr               string
+	LeaderElection          bool
+	LeaderElectionNamespace string
+	// MaxConcurrentReconciles bounds parallel reconciles.
+	MaxConcurrentReconciles int
+	// ProxyImage is the default oauth-proxy image.
+	ProxyImage string
+}
+
+// New returns a manager with the KialiAuthProxy controller registered, and
+// the reconciler itself (tests drive it directly too).
+func New(ctx context.Context, cfg *rest.Config, o Options) (manager.Manager, *ctrlpkg.Reconciler, error) {
+	scheme := ctrlpkg.NewScheme()
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme: scheme,
+		Metrics: metricsserver.Options{
+			BindAddress:    o.MetricsAddr,
+			SecureServing:  o.SecureMetrics,
+			FilterProvider: o.MetricsFilter,
+		},
+		HealthProbeBindAddress:  o.ProbeAddr,
+		LeaderElection:          o.LeaderElection,
+		LeaderElectionID:        "kiali-auth-proxy-operator.mesh.kialiauth.io",
+		LeaderElectionNamespace: o.LeaderElectionNamespace,
+		// Released on a clean shutdown, so a replacement takes over at once.
+		LeaderElectionReleaseOnCancel: true,
+		Client: client.Options{Cache: &client.CacheOptions{
+			// Secrets are read from the API server when needed, never cached:
+			// caching them would keep every Secret of the cluster in memory.
+			DisableFor: []client.Object{&corev1.Secret{}},
+			// The Kiali CR is unstructured; read it from the cache too.
+			Unstructured: true,
+		}},
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	r := &ctrlpkg.Reconciler{
+		Client:       mgr.GetClient(),
+		Scheme:       scheme,
+		SecretReader: mgr.GetAPIReader(),
+		Recorder:     mgr.GetEventRecorder("kiali-auth-proxy-operator"),
+		ProxyImage:   o.ProxyImage,
+		Applier: &apply.Applier{
+			Client:     mgr.GetClient(),
+			Scheme:     scheme,
+			FieldOwner: ctrlpkg.FieldOwner,
+			// Must match the kinds watched with builder.OnlyMetadata.
+			MetadataOnly: map[schema.GroupKind]bool{{Kind: "ConfigMap"}: true},
+		},
+	}
+	if err := r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: o.MaxConcurrentReconciles}); err != nil {
+		return nil, nil, err
+	}
+	if o.ProbeAddr != "" && o.ProbeAddr != "0" {
+		if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+			return nil, nil, err
+		}
+		if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+			return nil, nil, err
+		}
+	}
+	return mgr, r, nil
+}
