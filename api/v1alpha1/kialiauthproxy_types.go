@@ -134,7 +134,7 @@ type PrometheusSpec struct {
 	// URL of the Prometheus HTTP API, for example
 	// http://prometheus-http.istio-system.svc:9090.
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="isURL(self)",message="spec.kiali.prometheus.url must be an absolute URL"
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="spec.kiali.prometheus.url must be an http or https URL such as http://prometheus.istio-system.svc:9090"
 	URL string `json:"url"`
 }
 
@@ -149,14 +149,14 @@ type GrafanaSpec struct {
 	// cluster (v1.73: in_cluster_url, v2: internal_url).
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="isURL(self)",message="spec.kiali.grafana.inClusterURL must be an absolute URL"
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="spec.kiali.grafana.inClusterURL must be an http or https URL"
 	InClusterURL string `json:"inClusterURL,omitempty"`
 
 	// ExternalURL is the URL users' browsers open for Grafana links
 	// (v1.73: url, v2: external_url).
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="isURL(self)",message="spec.kiali.grafana.externalURL must be an absolute URL"
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="spec.kiali.grafana.externalURL must be an http or https URL"
 	ExternalURL string `json:"externalURL,omitempty"`
 }
 
@@ -182,7 +182,7 @@ type IstioSpec struct {
 	// for example http://istiod-basic.istio-system:15014/version.
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="isURL(self)",message="spec.kiali.istio.urlServiceVersion must be an absolute URL"
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="spec.kiali.istio.urlServiceVersion must be an http or https URL"
 	URLServiceVersion string `json:"urlServiceVersion,omitempty"`
 }
 

@@ -110,15 +110,17 @@ func computeConditions(kap *meshv1alpha1.KialiAuthProxy, o *observation) []metav
 		degraded = cond(ConditionDegraded, true, o.problems[0].reason, strings.Join(msgs, "; "))
 	}
 
+	// Ready names the first thing in the way; a bad reference comes first,
+	// as it is usually why the rest is not ready either.
 	ready := cond(ConditionReady, true, ReasonReady, fmt.Sprintf("Kiali is served at %s through the oauth-proxy", render.URL(kap)))
-	if degraded.Status == metav1.ConditionTrue {
-		ready = cond(ConditionReady, false, degraded.Reason, degraded.Message)
-	}
 	for _, c := range []metav1.Condition{kiali, proxy, exposed} {
 		if c.Status != metav1.ConditionTrue {
 			ready = cond(ConditionReady, false, c.Reason, c.Type+": "+c.Message)
 			break
 		}
+	}
+	if degraded.Status == metav1.ConditionTrue {
+		ready = cond(ConditionReady, false, degraded.Reason, degraded.Type+": "+degraded.Message)
 	}
 	return []metav1.Condition{ready, kiali, proxy, exposed, degraded}
 }

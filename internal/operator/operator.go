@@ -37,6 +37,9 @@ type Options struct {
 	MaxConcurrentReconciles int
 	// ProxyImage is the default oauth-proxy image.
 	ProxyImage string
+	// SkipNameValidation allows a second manager in one process (tests that
+	// restart the operator); controller names are otherwise process-unique.
+	SkipNameValidation bool
 }
 
 // New returns a manager with the KialiAuthProxy controller registered, and
@@ -81,7 +84,10 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (manager.Manager, *ct
 			MetadataOnly: map[schema.GroupKind]bool{{Kind: "ConfigMap"}: true},
 		},
 	}
-	if err := r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: o.MaxConcurrentReconciles}); err != nil {
+	if err := r.SetupWithManager(ctx, mgr, controller.Options{
+		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
+		SkipNameValidation:      &o.SkipNameValidation,
+	}); err != nil {
 		return nil, nil, err
 	}
 	if o.ProbeAddr != "" && o.ProbeAddr != "0" {

@@ -1,0 +1,543 @@
+package integration
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	routev1 "github.com/openshift/api/route/v1"
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
+	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
+)
+
+func kialiCR(ns, name string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(render.KialiGVK)
+	u.SetNamespace(ns)
+	u.SetName(name)
+	return u
+}
+
+func expectControlledBy(o client.Object, kap *meshv1alpha1.KialiAuthProxy) {
+	ref := metav1.GetControllerOf(o)
+	ExpectWithOffset(1, ref).NotTo(BeNil(), "%s has no controller reference", describe(o))
+	ExpectWithOffset(1, ref.UID).To(Equal(kap.UID), "%s is controlled by something else", describe(o))
+	ExpectWithOffset(1, ref.Kind).To(Equal("KialiAuthProxy"))
+	ExpectWithOffset(1, *ref.BlockOwnerDeletion).To(BeTrue())
+}
+
+// Specs share one control plane and run in order: the first one needs the
+// Kiali CRD to be absent, the rest need it installed.
+var _ = Describe("KialiAuthProxy", Ordered, func() {
+
+	Context("when the Kiali CRD is not installed", func() {
+		It("reports KialiCRDMissing, configures the rest, and recovers once the CRD is installed", func() {
+			ns := newNamespace()
+			createHtpasswd(ns)
+			kap := reference(ns)
+			Expect(k.Create(ctx, kap)).To(Succeed())
+
+			Eventually(condition(kap, controller.ConditionKialiConfigured)).Should(And(
+				HaveField("Status", metav1.ConditionFalse),
+				HaveField("Reason", controller.ReasonKialiCRDMissing),
+				HaveField("Message", ContainSubstring("kialis.kiali.io")),
+			))
+			Eventually(condition(kap, controller.ConditionReady)).Should(And(
+				HaveField("Status", metav1.ConditionFalse),
+				HaveField("Reason", controller.ReasonKialiCRDMissing),
+			))
+			// Everything else is there already.
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-oauth"}, &appsv1.Deployment{})).To(Succeed())
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-mesh"}, &networkingv1.VirtualService{})).To(Succeed())
+
+			_, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{Paths: []string{testbed.KialiCRD()}})
+			Expect(err).NotTo(HaveOccurred())
+
+			Eventually(condition(kap, controller.ConditionKialiConfigured)).Should(And(
+				HaveField("Status", metav1.ConditionTrue),
+				HaveField("Reason", controller.ReasonKialiApplied),
+			))
+			Expect(k.Get(ctx, key(kap), kap)).To(Succeed())
+			kiali := kialiCR(ns, "kiali")
+			Expect(k.Get(ctx, key(kiali), kiali)).To(Succeed())
+			expectControlledBy(kiali, kap)
+		})
+	})
+
+	Context("with the reference setup", Ordered, func() {
+		var (
+			ns  string
+			kap *meshv1alpha1.KialiAuthProxy
+		)
+		BeforeAll(func() {
+			ns = newNamespace()
+			createHtpasswd(ns)
+			kap = reference(ns)
+			// Labels and annotations of a GitOps tool, which must not spread
+			// to the objects the operator makes.
+			kap.Labels = map[string]string{"argocd.argoproj.io/instance": "mesh"}
+			kap.Annotations = map[string]string{"argocd.argoproj.io/tracking-id": "mesh:mesh.kialiauth.io/KialiAuthProxy:kiali/kiali"}
+			Expect(k.Create(ctx, kap)).To(Succeed())
+			Eventually(condition(kap, controller.ConditionExposed)).Should(HaveField("Status", metav1.ConditionTrue))
+			Expect(k.Get(ctx, key(kap), kap)).To(Succeed())
+		})
+
+		It("creates the oauth-proxy Deployment the reference setup describes", func() {
+			d := &appsv1.Deployment{}
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-oauth"}, d)).To(Succeed())
+			Expect(*d.Spec.Replicas).To(BeEquivalentTo(1))
+			pod := d.Spec.Template
+			Expect(pod.Annotations).To(HaveKeyWithValue("sidecar.istio.io/inject", "true"))
+			Expect(pod.Annotations).To(HaveKeyWithValue(render.InputsChecksumAnnotation, HavePrefix("sha256:")))
+			Expect(pod.Spec.ServiceAccountName).To(Equal("kiali-oauth"))
+			Expect(pod.Spec.SecurityContext.RunAsNonRoot).To(HaveValue(BeTrue()))
+			Expect(pod.Spec.SecurityContext.SeccompProfile.Type).To(Equal(corev1.SeccompProfileTypeRuntimeDefault))
+
+			Expect(pod.Spec.Containers).To(HaveLen(1))
+			c := pod.Spec.Containers[0]
+			Expect(c.Image).To(Equal("registry.example.com/oauth-proxy:test"), "the operator's RELATED_IMAGE_OAUTH_PROXY default")
+			Expect(c.Args).To(Equal([]string{
+				"-provider=openshift",
+				"-http-address=:3080",
+				"-https-address=:3001",
+				"-upstream=https://kiali." + ns + ".svc.cluster.local:20001",
+				"-upstream-ca=/etc/proxy/upstream-ca/service-ca.crt",
+				"-openshift-service-account=kiali-oauth",
+				`-openshift-sar=[{"namespace":"istio-system","resource":"pods","verb":"get"}]`,
+				"-openshift-ca=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
+				"-email-domain=*",
+				"-cookie-secret-file=/etc/proxy/session/session_secret",
+				"-htpasswd-file=/etc/proxy/htpasswd/htpasswd",
+				"-display-htpasswd-form=false",
+				"-tls-cert=/etc/tls/private/tls.crt",
+				"-tls-key=/etc/tls/private/tls.key",
+			}))
+			for _, probe := range []*corev1.Probe{c.ReadinessProbe, c.LivenessProbe} {
+				Expect(probe.HTTPGet.Path).To(Equal("/oauth/healthz"))
+				Expect(probe.HTTPGet.Port.String()).To(Equal("http"))
+			}
+			Expect(c.SecurityContext.AllowPrivilegeEscalation).To(HaveValue(BeFalse()))
+			Expect(c.SecurityContext.ReadOnlyRootFilesystem).To(HaveValue(BeTrue()))
+			Expect(c.SecurityContext.RunAsNonRoot).To(HaveValue(BeTrue()))
+			Expect(c.SecurityContext.Capabilities.Drop).To(ConsistOf(corev1.Capability("ALL")))
+
+			volumes := map[string]corev1.VolumeSource{}
+			for _, v := range pod.Spec.Volumes {
+				volumes[v.Name] = v.VolumeSource
+			}
+			Expect(volumes["session-secret"].Secret.SecretName).To(Equal("kiali-proxy"))
+			Expect(volumes["session-secret"].Secret.Items).To(ConsistOf(corev1.KeyToPath{Key: "session_secret", Path: "session_secret"}))
+			Expect(volumes["htpasswd"].Secret.SecretName).To(Equal("htpasswd"))
+			Expect(volumes["htpasswd"].Secret.Items).To(ConsistOf(corev1.KeyToPath{Key: "auth", Path: "htpasswd"}))
+			Expect(volumes["serving-cert"].Secret.SecretName).To(Equal("kiali-oauth-tls"))
+			Expect(volumes["upstream-ca"].ConfigMap.Name).To(Equal("kiali-cabundle"))
+			expectControlledBy(d, kap)
+		})
+
+		It("creates the Service, ServiceAccount and CA bundle ConfigMap", func() {
+			svc := &corev1.Service{}
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-oauth"}, svc)).To(Succeed())
+			Expect(svc.Annotations).To(HaveKeyWithValue("service.beta.openshift.io/serving-cert-secret-name", "kiali-oauth-tls"))
+			Expect(svc.Spec.Ports).To(HaveLen(2))
+			Expect(svc.Spec.Ports[0]).To(And(HaveField("Name", "http-kiali-oauth"), HaveField("Port", BeEquivalentTo(3080))))
+			Expect(svc.Spec.Ports[1]).To(And(HaveField("Name", "https-kiali-oauth"), HaveField("Port", BeEquivalentTo(3001))))
+			expectControlledBy(svc, kap)
+
+			sa := &corev1.ServiceAccount{}
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-oauth"}, sa)).To(Succeed())
+			Expect(sa.Annotations).To(HaveKeyWithValue("serviceaccounts.openshift.io/oauth-redirecturi.primary", "https://kiali.mesh.apps.north.example.com"))
+			expectControlledBy(sa, kap)
+
+			cm := &corev1.ConfigMap{}
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-cabundle"}, cm)).To(Succeed())
+			Expect(cm.Annotations).To(HaveKeyWithValue("service.beta.openshift.io/inject-cabundle", "true"))
+			expectControlledBy(cm, kap)
+		})
+
+		It("creates the Kiali CR with the anonymous strategy inside the mesh", func() {
+			kiali := kialiCR(ns, "kiali")
+			Expect(k.Get(ctx, key(kiali), kiali)).To(Succeed())
+			spec := kiali.Object["spec"].(map[string]any)
+			Expect(spec).To(HaveKeyWithValue("version", "default"))
+			Expect(spec).To(HaveKeyWithValue("istio_namespace", "istio-system"))
+			Expect(spec["auth"]).To(Equal(map[string]any{"strategy": "anonymous"}))
+			deployment := spec["deployment"].(map[string]any)
+			Expect(deployment["pod_annotations"]).To(Equal(map[string]any{
+				"proxy.istio.io/config":   `{ "holdApplicationUntilProxyStarts": true }`,
+				"sidecar.istio.io/inject": "true",
+			}))
+			Expect(deployment["pod_labels"]).To(Equal(map[string]any{"sidecar.istio.io/inject": "true"}))
+			Expect(deployment).To(HaveKeyWithValue("view_only_mode", false))
+			Expect(deployment).To(HaveKeyWithValue("namespace", ns))
+			ext := spec["external_services"].(map[string]any)
+			Expect(ext["grafana"]).To(Equal(map[string]any{
+				"in_cluster_url": "https://grafana-http.istio-system.svc:3000",
+				"url":            "https://grafana-istio-system.apps.north.example.com",
+			}))
+			Expect(ext["istio"]).To(Equal(map[string]any{
+				"config_map_name":                        "istio-basic",
+				"istio_sidecar_injector_config_map_name": "istio-sidecar-injector-basic",
+				"istiod_deployment_name":                 "istiod-basic",
+				"url_service_version":                    "http://istiod-basic.istio-system:15014/version",
+			}))
+			Expect(ext["prometheus"]).To(Equal(map[string]any{"url": "http://prometheus-http.istio-system.svc:9090"}))
+			Expect(ext["tracing"]).To(Equal(map[string]any{"enabled": false}))
+		})
+
+		It("creates the VirtualService on the mesh gateway", func() {
+			vs := &networkingv1.VirtualService{}
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-mesh"}, vs)).To(Succeed())
+			Expect(vs.Spec.Hosts).To(Equal([]string{"kiali.mesh.apps.north.example.com"}))
+			Expect(vs.Spec.Gateways).To(Equal([]string{"istio-system/mesh-apps-gateway"}))
+			Expect(vs.Spec.Http).To(HaveLen(1))
+			dest := vs.Spec.Http[0].Route[0].Destination
+			Expect(dest.Host).To(Equal("kiali-oauth." + ns + ".svc.cluster.local"))
+			Expect(dest.Port.Number).To(BeEquivalentTo(3080))
+			Expect(vs.Spec.Tls).To(HaveLen(1))
+			Expect(vs.Spec.Tls[0].Match[0].Port).To(BeEquivalentTo(443))
+			Expect(vs.Spec.Tls[0].Match[0].SniHosts).To(Equal([]string{"kiali.mesh.apps.north.example.com"}))
+			expectControlledBy(vs, kap)
+		})
+
+		It("generates the session secret once: 32 random alphanumeric characters, owned and immutable", func() {
+			s := &corev1.Secret{}
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-proxy"}, s)).To(Succeed())
+			Expect(s.Data).To(HaveLen(1))
+			Expect(string(s.Data["session_secret"])).To(MatchRegexp(`^[A-Za-z0-9]{32}$`))
+			Expect(s.Immutable).To(HaveValue(BeTrue()))
+			expectControlledBy(s, kap)
+
+			var events eventsv1.EventList
+			Expect(k.List(ctx, &events, client.InNamespace(ns))).To(Succeed())
+			Expect(events.Items).To(ContainElement(And(
+				HaveField("Reason", "SessionSecretCreated"),
+				HaveField("Regarding.Name", kap.Name),
+				HaveField("Note", Not(ContainSubstring(string(s.Data["session_secret"])))),
+			)))
+		})
+
+		It("never copies the KialiAuthProxy's labels or annotations to what it makes", func() {
+			objs := []client.Object{&appsv1.Deployment{}, &corev1.Service{}, &corev1.ServiceAccount{}}
+			for _, o := range objs {
+				Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-oauth"}, o)).To(Succeed())
+			}
+			objs = append(objs, &corev1.ConfigMap{}, &corev1.Secret{}, &networkingv1.VirtualService{}, kialiCR(ns, "kiali"))
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-cabundle"}, objs[3])).To(Succeed())
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-proxy"}, objs[4])).To(Succeed())
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-mesh"}, objs[5])).To(Succeed())
+			Expect(k.Get(ctx, key(objs[6]), objs[6])).To(Succeed())
+			for _, o := range objs {
+				Expect(o.GetLabels()).NotTo(HaveKey("argocd.argoproj.io/instance"), describe(o))
+				Expect(o.GetAnnotations()).NotTo(HaveKey("argocd.argoproj.io/tracking-id"), describe(o))
+				Expect(o.GetLabels()).To(HaveKeyWithValue(render.LabelManagedBy, render.ManagedByValue), describe(o))
+			}
+		})
+
+		It("reports the status with observedGeneration, the URL and the proxy's availability", func() {
+			Expect(kap.Status.ObservedGeneration).To(Equal(kap.Generation))
+			Expect(kap.Status.URL).To(Equal("https://kiali.mesh.apps.north.example.com"))
+			Expect(condition(kap, controller.ConditionKialiConfigured)(Default)).To(HaveField("Status", metav1.ConditionTrue))
+			Expect(condition(kap, controller.ConditionExposed)(Default)).To(HaveField("Reason", controller.ReasonVirtualServiceApplied))
+			Expect(condition(kap, controller.ConditionDegraded)(Default)).To(HaveField("Status", metav1.ConditionFalse))
+			Expect(condition(kap, controller.ConditionProxyAvailable)(Default)).To(HaveField("Status", metav1.ConditionFalse))
+			Expect(condition(kap, controller.ConditionReady)(Default)).To(And(
+				HaveField("Status", metav1.ConditionFalse),
+				HaveField("Message", ContainSubstring("ProxyAvailable")),
+			))
+
+			markDeploymentAvailable(ns, "kiali-oauth")
+			Eventually(condition(kap, controller.ConditionProxyAvailable)).Should(And(
+				HaveField("Status", metav1.ConditionTrue),
+				HaveField("Reason", controller.ReasonDeploymentAvailable),
+			))
+			Eventually(condition(kap, controller.ConditionReady)).Should(HaveField("Status", metav1.ConditionTrue))
+		})
+
+		It("makes no write when it reconciles an unchanged KialiAuthProxy", func() {
+			r, writes := countingReconciler()
+			req := reconcile.Request{NamespacedName: key(kap)}
+			// Once the cache has caught up with the last writes, a reconcile
+			// writes nothing, and keeps writing nothing.
+			Eventually(func() int64 {
+				before := writes.count()
+				_, err := r.Reconcile(ctx, req)
+				Expect(err).NotTo(HaveOccurred())
+				return writes.count() - before
+			}).Should(BeZero())
+			for i := 0; i < 5; i++ {
+				_, err := r.Reconcile(ctx, req)
+				Expect(err).NotTo(HaveOccurred())
+			}
+			Expect(writes.count()).To(BeZero())
+		})
+
+		It("puts back a deleted child", func() {
+			svc := &corev1.Service{}
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-oauth"}, svc)).To(Succeed())
+			oldUID := svc.UID
+			Expect(k.Delete(ctx, svc)).To(Succeed())
+			Eventually(func(g Gomega) {
+				g.Expect(k.Get(ctx, key(svc), svc)).To(Succeed())
+				g.Expect(svc.UID).NotTo(Equal(oldUID))
+			}).Should(Succeed())
+
+			vs := &networkingv1.VirtualService{}
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-mesh"}, vs)).To(Succeed())
+			oldUID = vs.UID
+			Expect(k.Delete(ctx, vs)).To(Succeed())
+			Eventually(func(g Gomega) {
+				g.Expect(k.Get(ctx, key(vs), vs)).To(Succeed())
+				g.Expect(vs.UID).NotTo(Equal(oldUID))
+			}).Should(Succeed())
+		})
+
+		It("restores the fields it owns after another manager edits them, keeping that manager's own fields", func() {
+			d := &appsv1.Deployment{}
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-oauth"}, d)).To(Succeed())
+			want := d.Spec.Template.Spec.Containers[0].Args
+			d.Spec.Template.Spec.Containers[0].Args = []string{"-provider=openshift", "-skip-auth-regex=.*"}
+			d.Spec.Replicas = ptr.To[int32](3)
+			d.Annotations["example.com/owner"] = "platform-team"
+			Expect(k.Update(ctx, d, client.FieldOwner("kubectl-edit"))).To(Succeed())
+
+			Eventually(func(g Gomega) {
+				g.Expect(k.Get(ctx, key(d), d)).To(Succeed())
+				g.Expect(d.Spec.Template.Spec.Containers[0].Args).To(Equal(want))
+				g.Expect(*d.Spec.Replicas).To(BeEquivalentTo(1))
+			}).Should(Succeed())
+			Expect(d.Annotations).To(HaveKeyWithValue("example.com/owner", "platform-team"))
+
+			kiali := kialiCR(ns, "kiali")
+			Expect(k.Get(ctx, key(kiali), kiali)).To(Succeed())
+			Expect(unstructured.SetNestedField(kiali.Object, "token", "spec", "auth", "strategy")).To(Succeed())
+			Expect(k.Update(ctx, kiali, client.FieldOwner("kubectl-edit"))).To(Succeed())
+			Eventually(func(g Gomega) string {
+				g.Expect(k.Get(ctx, key(kiali), kiali)).To(Succeed())
+				s, _, _ := unstructured.NestedString(kiali.Object, "spec", "auth", "strategy")
+				return s
+			}).Should(Equal("anonymous"))
+		})
+
+		It("keeps the generated session secret across reconciles and manager restarts", func() {
+			s := &corev1.Secret{}
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-proxy"}, s)).To(Succeed())
+			before := s.DeepCopy()
+
+			// New generations make the operator reconcile and roll out.
+			Expect(k.Get(ctx, key(kap), kap)).To(Succeed())
+			kap.Spec.Proxy.Replicas = ptr.To[int32](2)
+			Expect(k.Update(ctx, kap)).To(Succeed())
+			Eventually(func(g Gomega) {
+				d := &appsv1.Deployment{}
+				g.Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-oauth"}, d)).To(Succeed())
+				g.Expect(*d.Spec.Replicas).To(BeEquivalentTo(2))
+			}).Should(Succeed())
+
+			stopManager()
+			startManager()
+			Expect(k.Get(ctx, key(kap), kap)).To(Succeed())
+			kap.Spec.Proxy.Replicas = ptr.To[int32](1)
+			Expect(k.Update(ctx, kap)).To(Succeed())
+			Eventually(condition(kap, controller.ConditionExposed)).Should(HaveField("Status", metav1.ConditionTrue))
+
+			Expect(k.Get(ctx, key(s), s)).To(Succeed())
+			Expect(s.UID).To(Equal(before.UID))
+			Expect(s.ResourceVersion).To(Equal(before.ResourceVersion))
+			Expect(s.Data).To(Equal(before.Data))
+		})
+
+		It("rolls the proxy pods when a secret it reads changes", func() {
+			d := &appsv1.Deployment{}
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-oauth"}, d)).To(Succeed())
+			before := d.Spec.Template.Annotations[render.InputsChecksumAnnotation]
+
+			h := &corev1.Secret{}
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "htpasswd"}, h)).To(Succeed())
+			h.Data["auth"] = append(h.Data["auth"], []byte("second:$2y$05$abcdefghijklmnopqrstuuJ9z6Zt2n7m3nq9wCw0C3UuKq1p6v1o\n")...)
+			Expect(k.Update(ctx, h)).To(Succeed())
+
+			Eventually(func(g Gomega) string {
+				g.Expect(k.Get(ctx, key(d), d)).To(Succeed())
+				return d.Spec.Template.Annotations[render.InputsChecksumAnnotation]
+			}).ShouldNot(Equal(before))
+		})
+
+		It("prunes what it no longer renders when the exposure changes", func() {
+			Expect(k.Get(ctx, key(kap), kap)).To(Succeed())
+			kap.Spec.Exposure.VirtualService = nil
+			kap.Spec.Exposure.Route = &meshv1alpha1.RouteExposure{}
+			Expect(k.Update(ctx, kap)).To(Succeed())
+
+			Eventually(func() bool {
+				err := k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-mesh"}, &networkingv1.VirtualService{})
+				return apierrors.IsNotFound(err)
+			}).Should(BeTrue())
+			route := &routev1.Route{}
+			Eventually(func() error {
+				return k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-oauth"}, route)
+			}).Should(Succeed())
+			Expect(route.Spec.Host).To(Equal("kiali.mesh.apps.north.example.com"))
+			Expect(route.Spec.To.Name).To(Equal("kiali-oauth"))
+			Expect(route.Spec.TLS.Termination).To(Equal(routev1.TLSTerminationReencrypt))
+			expectControlledBy(route, kap)
+			Eventually(condition(kap, controller.ConditionExposed)).Should(HaveField("Reason", controller.ReasonRouteApplied))
+		})
+	})
+
+	Context("with user-provided secrets", func() {
+		It("only reads them, and generates no session secret of its own", func() {
+			ns := newNamespace()
+			htpasswd := createHtpasswd(ns)
+			session := createSecret(ns, "my-session", map[string]string{"cookie": "0123456789abcdef0123456789abcdef"})
+			kap := reference(ns)
+			kap.Spec.Proxy.SessionSecret = &meshv1alpha1.SecretKeyReference{Name: "my-session", Key: "cookie"}
+			Expect(k.Create(ctx, kap)).To(Succeed())
+			Eventually(condition(kap, controller.ConditionDegraded)).Should(HaveField("Status", metav1.ConditionFalse))
+
+			d := &appsv1.Deployment{}
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-oauth"}, d)).To(Succeed())
+			Expect(d.Spec.Template.Spec.Volumes).To(ContainElement(HaveField("VolumeSource.Secret.SecretName", "my-session")))
+
+			// Trigger more reconciles.
+			Expect(k.Get(ctx, key(kap), kap)).To(Succeed())
+			kap.Spec.Proxy.Replicas = ptr.To[int32](2)
+			Expect(k.Update(ctx, kap)).To(Succeed())
+			Eventually(condition(kap, controller.ConditionExposed)).Should(HaveField("Status", metav1.ConditionTrue))
+
+			for _, s := range []*corev1.Secret{htpasswd, session} {
+				now := &corev1.Secret{}
+				Expect(k.Get(ctx, key(s), now)).To(Succeed())
+				Expect(now.ResourceVersion).To(Equal(s.ResourceVersion), "Secret %s was written", s.Name)
+				Expect(now.OwnerReferences).To(BeEmpty())
+				Expect(now.Labels).To(BeEmpty())
+			}
+			Expect(apierrors.IsNotFound(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-proxy"}, &corev1.Secret{}))).To(BeTrue())
+		})
+
+		It("reports a missing htpasswd Secret as Degraded, and recovers when it is created", func() {
+			ns := newNamespace()
+			kap := reference(ns)
+			Expect(k.Create(ctx, kap)).To(Succeed())
+			Eventually(condition(kap, controller.ConditionDegraded)).Should(And(
+				HaveField("Status", metav1.ConditionTrue),
+				HaveField("Reason", controller.ReasonSecretNotFound),
+				HaveField("Message", ContainSubstring("Secret "+ns+"/htpasswd referenced by spec.proxy.htpasswd does not exist")),
+			))
+			Eventually(condition(kap, controller.ConditionReady)).Should(And(
+				HaveField("Status", metav1.ConditionFalse),
+				HaveField("Reason", controller.ReasonSecretNotFound),
+			))
+
+			createHtpasswd(ns)
+			Eventually(condition(kap, controller.ConditionDegraded)).Should(And(
+				HaveField("Status", metav1.ConditionFalse),
+				HaveField("Reason", controller.ReasonReferencesValid),
+			))
+		})
+
+		It("reports a session secret of the wrong length without printing it", func() {
+			ns := newNamespace()
+			createHtpasswd(ns)
+			value := "too-short-and-secret"
+			createSecret(ns, "short", map[string]string{"session_secret": value})
+			kap := reference(ns)
+			kap.Spec.Proxy.SessionSecret = &meshv1alpha1.SecretKeyReference{Name: "short"}
+			Expect(k.Create(ctx, kap)).To(Succeed())
+			Eventually(condition(kap, controller.ConditionDegraded)).Should(And(
+				HaveField("Status", metav1.ConditionTrue),
+				HaveField("Reason", controller.ReasonSessionSecretInvalid),
+				HaveField("Message", And(ContainSubstring("holds 20 bytes"), Not(ContainSubstring(value)))),
+			))
+		})
+	})
+
+	Context("at admission", func() {
+		valid := func() *meshv1alpha1.KialiAuthProxy {
+			kap := reference("default")
+			kap.Name = "admission"
+			return kap
+		}
+		DescribeTable("rejects an invalid KialiAuthProxy with a clear message",
+			func(mutate func(*meshv1alpha1.KialiAuthProxy), message string) {
+				kap := valid()
+				mutate(kap)
+				err := k.Create(ctx, kap, client.DryRunAll)
+				Expect(err).To(HaveOccurred())
+				Expect(apierrors.IsInvalid(err)).To(BeTrue(), err.Error())
+				Expect(err.Error()).To(ContainSubstring(message))
+			},
+			Entry("a host that is not a DNS name", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Exposure.Host = "Kiali_Host" },
+				"spec.exposure.host must be a lowercase DNS name such as kiali.apps.example.com"),
+			Entry("no exposure", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Exposure.VirtualService = nil },
+				"spec.exposure needs exactly one of virtualService or route"),
+			Entry("two exposures", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Exposure.Route = &meshv1alpha1.RouteExposure{} },
+				"spec.exposure needs exactly one of virtualService or route"),
+			Entry("a gateway without its namespace", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Exposure.VirtualService.Gateways = []string{"mesh-apps-gateway"}
+			}, "each gateway must be namespace/name, such as istio-system/mesh-apps-gateway"),
+			Entry("no gateway", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Exposure.VirtualService.Gateways = []string{} },
+				"spec.exposure.virtualService.gateways: Invalid value: 0: spec.exposure.virtualService.gateways in body should have at least 1 items"),
+			Entry("a pod annotation that would take Kiali out of the mesh", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Kiali.PodAnnotations = map[string]string{"sidecar.istio.io/inject": "false"}
+			}, "spec.kiali.podAnnotations must not set sidecar.istio.io/inject"),
+			Entry("a cookie refresh not shorter than the expiry", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Proxy.Cookie = &meshv1alpha1.CookieSpec{Expire: &metav1.Duration{Duration: 3600e9}, Refresh: &metav1.Duration{Duration: 7200e9}}
+			}, "spec.proxy.cookie.refresh must be shorter than spec.proxy.cookie.expire"),
+			Entry("a SubjectAccessReview without a verb", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Proxy.SubjectAccessReviews = []meshv1alpha1.SubjectAccessReview{{Resource: "pods"}}
+			}, "spec.proxy.subjectAccessReviews[0].verb: Invalid value: \"\": spec.proxy.subjectAccessReviews[0].verb in body should be at least 1 chars long"),
+			Entry("a Prometheus URL that is not a URL", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Kiali.Prometheus.URL = "prometheus:9090 please"
+			}, "spec.kiali.prometheus.url must be an http or https URL"),
+			Entry("an unknown Kiali version", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Kiali.Version = "1.73" },
+				`spec.kiali.version in body should match '^(default|latest|v[0-9]+\.([0-9]+|x)(\.[0-9]+)?)$'`),
+			Entry("too many replicas", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Proxy.Replicas = ptr.To[int32](50) },
+				"spec.proxy.replicas in body should be less than or equal to 20"),
+			Entry("an extra argument that is not a flag", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Proxy.ExtraArgs = []string{"upstream=x"} },
+				"spec.proxy.extraArgs[0] in body should match"),
+			Entry("an invalid image reference", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Proxy.Image = "quay.io/oauth proxy" },
+				"spec.proxy.image in body should match"),
+			Entry("a name too long to derive object names from", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Name = strings.Repeat("k", 41)
+			}, "metadata.name must be at most 40 characters"),
+			Entry("a name that cannot name a Service", func(k *meshv1alpha1.KialiAuthProxy) { k.Name = "1kiali" },
+				"metadata.name must be a DNS label starting with a letter"),
+		)
+
+		It("accepts both samples", func() {
+			for _, file := range []string{"mesh_v1alpha1_kialiauthproxy.yaml", "mesh_v1alpha1_kialiauthproxy_v2.yaml"} {
+				kap := sample(file, "default")
+				Expect(k.Create(ctx, kap, client.DryRunAll)).To(Succeed(), file)
+			}
+		})
+
+		It("stores a KialiAuthProxy exactly as given: no defaults are written into it", func() {
+			kap := valid()
+			kap.Name = "as-given"
+			Expect(k.Create(ctx, kap, client.DryRunAll)).To(Succeed())
+			stored, err := json.Marshal(kap.Spec)
+			Expect(err).NotTo(HaveOccurred())
+			given, err := json.Marshal(valid().Spec)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(string(stored)).To(MatchJSON(string(given)))
+			Expect(regexp.MustCompile(`"image"`).MatchString(string(stored))).To(BeFalse())
+		})
+	})
+})
