@@ -12,6 +12,9 @@ import (
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/operator"
 )
 
+// version is set at build time (-ldflags "-X main.version=...").
+var version = "dev"
+
 func main() {
 	var o operator.Options
 	flag.StringVar(&o.MetricsAddr, "metrics-bind-address", "0",
@@ -42,7 +45,7 @@ func main() {
 		log.Error(err, "unable to set up the manager")
 		os.Exit(1)
 	}
-	log.Info("starting the manager")
+	log.Info("starting the manager", "version", version)
 	if err := mgr.Start(ctx); err != nil {
 		log.Error(err, "manager exited with an error")
 		os.Exit(1)
