@@ -216,6 +216,34 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			expectControlledBy(vs, kap)
 		})
 
+		It("never writes or clears the CA bundle the service CA operator injects", func() {
+			cm := &corev1.ConfigMap{}
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-cabundle"}, cm)).To(Succeed())
+			// What OpenShift's service CA operator does.
+			cm.Data = map[string]string{render.CABundleKey: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}
+			Expect(k.Update(ctx, cm, client.FieldOwner("service-ca-operator"))).To(Succeed())
+
+			// A new generation makes the operator apply everything again.
+			Expect(k.Get(ctx, key(kap), kap)).To(Succeed())
+			kap.Spec.Kiali.ViewOnlyMode = ptr.To(true)
+			Expect(k.Update(ctx, kap)).To(Succeed())
+			Eventually(func(g Gomega) any {
+				kiali := kialiCR(ns, "kiali")
+				g.Expect(k.Get(ctx, key(kiali), kiali)).To(Succeed())
+				v, _, _ := unstructured.NestedBool(kiali.Object, "spec", "deployment", "view_only_mode")
+				return v
+			}).Should(BeTrue())
+			Eventually(condition(kap, controller.ConditionExposed)).Should(HaveField("Status", metav1.ConditionTrue))
+
+			Expect(k.Get(ctx, key(cm), cm)).To(Succeed())
+			Expect(cm.Data).To(HaveKey(render.CABundleKey))
+			for _, mf := range cm.ManagedFields {
+				if mf.Manager == controller.FieldOwner {
+					Expect(string(mf.FieldsV1.Raw)).NotTo(ContainSubstring("f:data"))
+				}
+			}
+		})
+
 		It("generates the session secret once: 32 random alphanumeric characters, owned and immutable", func() {
 			s := &corev1.Secret{}
 			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-proxy"}, s)).To(Succeed())
@@ -251,7 +279,10 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 		})
 
 		It("reports the status with observedGeneration, the URL and the proxy's availability", func() {
-			Expect(kap.Status.ObservedGeneration).To(Equal(kap.Generation))
+			Eventually(func(g Gomega) {
+				g.Expect(k.Get(ctx, key(kap), kap)).To(Succeed())
+				g.Expect(kap.Status.ObservedGeneration).To(Equal(kap.Generation))
+			}).Should(Succeed())
 			Expect(kap.Status.URL).To(Equal("https://kiali.mesh.apps.north.example.com"))
 			Expect(condition(kap, controller.ConditionKialiConfigured)(Default)).To(HaveField("Status", metav1.ConditionTrue))
 			Expect(condition(kap, controller.ConditionExposed)(Default)).To(HaveField("Reason", controller.ReasonVirtualServiceApplied))
@@ -444,6 +475,16 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 				HaveField("Status", metav1.ConditionFalse),
 				HaveField("Reason", controller.ReasonSecretNotFound),
 			))
+
+			Eventually(func(g Gomega) []eventsv1.Event {
+				var events eventsv1.EventList
+				g.Expect(k.List(ctx, &events, client.InNamespace(ns))).To(Succeed())
+				return events.Items
+			}).Should(ContainElement(And(
+				HaveField("Type", corev1.EventTypeWarning),
+				HaveField("Reason", controller.ReasonSecretNotFound),
+				HaveField("Regarding.Name", kap.Name),
+			)))
 
 			createHtpasswd(ns)
 			Eventually(condition(kap, controller.ConditionDegraded)).Should(And(

@@ -1,0 +1,177 @@
+package controller
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
+)
+
+func testKAP() *meshv1alpha1.KialiAuthProxy {
+	return &meshv1alpha1.KialiAuthProxy{
+		ObjectMeta: metav1.ObjectMeta{Name: "kiali", Namespace: "kiali", Generation: 7},
+		Spec: meshv1alpha1.KialiAuthProxySpec{Exposure: meshv1alpha1.ExposureSpec{
+			Host:           "kiali.example.com",
+			VirtualService: &meshv1alpha1.VirtualServiceExposure{Gateways: []string{"istio-system/gw"}},
+		}},
+	}
+}
+
+func availableDeployment() *appsv1.Deployment {
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "kiali-oauth", Namespace: "kiali", Generation: 2},
+		Status: appsv1.DeploymentStatus{
+			ObservedGeneration: 2, AvailableReplicas: 1,
+			Conditions: []appsv1.DeploymentCondition{{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue}},
+		},
+	}
+}
+
+func allServed() presence {
+	return presence{render.KialiGVK.GroupKind(): true, virtualServiceGVK.GroupKind(): true, routeGVK.GroupKind(): true}
+}
+
+func TestComputeConditions(t *testing.T) {
+	type want struct{ status, reason string }
+	for _, tc := range []struct {
+		name   string
+		mutate func(*meshv1alpha1.KialiAuthProxy, *observation)
+		want   map[string]want
+	}{
+		{
+			name:   "everything in place",
+			mutate: func(*meshv1alpha1.KialiAuthProxy, *observation) {},
+			want: map[string]want{
+				ConditionReady:           {"True", ReasonReady},
+				ConditionKialiConfigured: {"True", ReasonKialiApplied},
+				ConditionProxyAvailable:  {"True", ReasonDeploymentAvailable},
+				ConditionExposed:         {"True", ReasonVirtualServiceApplied},
+				ConditionDegraded:        {"False", ReasonReferencesValid},
+			},
+		},
+		{
+			name: "Kiali CRD missing",
+			mutate: func(_ *meshv1alpha1.KialiAuthProxy, o *observation) {
+				o.kinds[render.KialiGVK.GroupKind()] = false
+			},
+			want: map[string]want{
+				ConditionReady:           {"False", ReasonKialiCRDMissing},
+				ConditionKialiConfigured: {"False", ReasonKialiCRDMissing},
+			},
+		},
+		{
+			name: "Istio CRD missing",
+			mutate: func(_ *meshv1alpha1.KialiAuthProxy, o *observation) {
+				o.kinds[virtualServiceGVK.GroupKind()] = false
+			},
+			want: map[string]want{
+				ConditionReady:   {"False", ReasonIstioCRDMissing},
+				ConditionExposed: {"False", ReasonIstioCRDMissing},
+			},
+		},
+		{
+			name: "Route asked for where there is none",
+			mutate: func(k *meshv1alpha1.KialiAuthProxy, o *observation) {
+				k.Spec.Exposure.VirtualService = nil
+				k.Spec.Exposure.Route = &meshv1alpha1.RouteExposure{}
+				o.kinds[routeGVK.GroupKind()] = false
+			},
+			want: map[string]want{ConditionExposed: {"False", ReasonRouteCRDMissing}},
+		},
+		{
+			name: "Deployment not seen yet",
+			mutate: func(_ *meshv1alpha1.KialiAuthProxy, o *observation) {
+				o.deployment = nil
+			},
+			want: map[string]want{
+				ConditionProxyAvailable: {"False", ReasonDeploymentNotFound},
+				ConditionReady:          {"False", ReasonDeploymentNotFound},
+			},
+		},
+		{
+			name: "Deployment rolling out",
+			mutate: func(_ *meshv1alpha1.KialiAuthProxy, o *observation) {
+				o.deployment.Generation = 3
+			},
+			want: map[string]want{ConditionProxyAvailable: {"False", ReasonDeploymentUnavailable}},
+		},
+		{
+			name: "Deployment unavailable",
+			mutate: func(_ *meshv1alpha1.KialiAuthProxy, o *observation) {
+				o.deployment.Status.Conditions[0].Status = corev1.ConditionFalse
+			},
+			want: map[string]want{ConditionProxyAvailable: {"False", ReasonDeploymentUnavailable}},
+		},
+		{
+			name: "an apply failed",
+			mutate: func(_ *meshv1alpha1.KialiAuthProxy, o *observation) {
+				o.applyErrors[render.ComponentKiali] = errors.New("boom")
+			},
+			want: map[string]want{
+				ConditionKialiConfigured: {"False", ReasonApplyFailed},
+				ConditionReady:           {"False", ReasonApplyFailed},
+			},
+		},
+		{
+			name: "a bad reference comes first in Ready",
+			mutate: func(_ *meshv1alpha1.KialiAuthProxy, o *observation) {
+				o.deployment = nil
+				o.problems = []problem{{ReasonSecretNotFound, "Secret kiali/htpasswd referenced by spec.proxy.htpasswd does not exist"}}
+			},
+			want: map[string]want{
+				ConditionDegraded: {"True", ReasonSecretNotFound},
+				ConditionReady:    {"False", ReasonSecretNotFound},
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			kap := testKAP()
+			o := &observation{names: render.NamesFor(kap), kinds: allServed(), applyErrors: map[string]error{}, deployment: availableDeployment()}
+			tc.mutate(kap, o)
+			conds := computeConditions(kap, o)
+			if len(conds) != 5 {
+				t.Fatalf("%d conditions, want 5", len(conds))
+			}
+			got := map[string]metav1.Condition{}
+			for _, c := range conds {
+				got[c.Type] = c
+				if c.ObservedGeneration != 7 {
+					t.Errorf("%s observedGeneration %d, want 7", c.Type, c.ObservedGeneration)
+				}
+				if c.Message == "" || strings.ContainsAny(c.Reason, " .:") {
+					t.Errorf("%s: reason %q must be CamelCase and the message set (%q)", c.Type, c.Reason, c.Message)
+				}
+			}
+			for typ, w := range tc.want {
+				if c := got[typ]; string(c.Status) != w.status || c.Reason != w.reason {
+					t.Errorf("%s = %s/%s (%s), want %s/%s", typ, c.Status, c.Reason, c.Message, w.status, w.reason)
+				}
+			}
+		})
+	}
+}
+
+func TestNewStatusKeepsTransitionTimes(t *testing.T) {
+	kap := testKAP()
+	o := &observation{names: render.NamesFor(kap), kinds: allServed(), applyErrors: map[string]error{}, deployment: availableDeployment()}
+	kap.Status = newStatus(kap, computeConditions(kap, o))
+	first := kap.Status.DeepCopy()
+	again := newStatus(kap, computeConditions(kap, o))
+	if len(again.Conditions) != len(first.Conditions) {
+		t.Fatal("conditions accumulated")
+	}
+	for i := range again.Conditions {
+		if !again.Conditions[i].LastTransitionTime.Equal(&first.Conditions[i].LastTransitionTime) {
+			t.Errorf("%s transition time changed without a transition", again.Conditions[i].Type)
+		}
+	}
+	if again.URL != "https://kiali.example.com" || again.ObservedGeneration != 7 {
+		t.Errorf("url %q observedGeneration %d", again.URL, again.ObservedGeneration)
+	}
+}

@@ -1,0 +1,79 @@
+package render
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+)
+
+func argsFor(t *testing.T, mutate func(*meshv1alpha1.KialiAuthProxy)) []string {
+	t.Helper()
+	kap := loadSample(t, "mesh_v1alpha1_kialiauthproxy.yaml")
+	mutate(kap)
+	d := kap.WithDefaults("")
+	return ProxyArgs(d, NamesFor(d), fixedInputs(d))
+}
+
+func TestProxyArgsWithTLSOff(t *testing.T) {
+	args := argsFor(t, func(k *meshv1alpha1.KialiAuthProxy) {
+		off := false
+		k.Spec.Proxy.TLS = &meshv1alpha1.ProxyTLSSpec{Enabled: &off}
+	})
+	if !slices.Contains(args, "-https-address=") {
+		t.Errorf("the HTTPS listener is not turned off: %v", args)
+	}
+	for _, a := range args {
+		if strings.HasPrefix(a, "-tls-") || a == "-https-address=:3001" {
+			t.Errorf("%s rendered with TLS off", a)
+		}
+	}
+}
+
+func TestProxyArgsOptionalFlags(t *testing.T) {
+	args := argsFor(t, func(k *meshv1alpha1.KialiAuthProxy) {
+		k.Spec.Proxy.Htpasswd = nil
+		k.Spec.Proxy.Cookie = &meshv1alpha1.CookieSpec{
+			Expire:  &metav1.Duration{Duration: 23 * time.Hour},
+			Refresh: &metav1.Duration{Duration: time.Hour},
+		}
+		k.Spec.Proxy.SubjectAccessReviews = []meshv1alpha1.SubjectAccessReview{
+			{Namespace: "istio-system", Resource: "pods", Verb: "get"},
+			{Resource: "namespaces", Verb: "list", ResourceName: "bookinfo", ResourceAPIGroup: ""},
+		}
+		k.Spec.Proxy.ExtraArgs = []string{"-skip-provider-button"}
+	})
+	for _, want := range []string{
+		"-cookie-expire=23h0m0s",
+		"-cookie-refresh=1h0m0s",
+		`-openshift-sar=[{"namespace":"istio-system","resource":"pods","verb":"get"},{"resource":"namespaces","resourceName":"bookinfo","verb":"list"}]`,
+	} {
+		if !slices.Contains(args, want) {
+			t.Errorf("missing %s in %v", want, args)
+		}
+	}
+	if args[len(args)-1] != "-skip-provider-button" {
+		t.Errorf("extra arguments are not appended last: %v", args)
+	}
+	for _, a := range args {
+		if strings.HasPrefix(a, "-htpasswd-file") || strings.HasPrefix(a, "-display-htpasswd-form") {
+			t.Errorf("%s rendered without htpasswd", a)
+		}
+	}
+}
+
+func TestDeploymentChecksumFollowsInputs(t *testing.T) {
+	kap := loadSample(t, "mesh_v1alpha1_kialiauthproxy.yaml").WithDefaults("")
+	n := NamesFor(kap)
+	in := fixedInputs(kap)
+	a := Deployment(kap, n, in).Spec.Template.Annotations[InputsChecksumAnnotation]
+	in.InputsChecksum = "sha256:other"
+	b := Deployment(kap, n, in).Spec.Template.Annotations[InputsChecksumAnnotation]
+	if a == b {
+		t.Fatal("the pod template does not change with the inputs checksum")
+	}
+}

@@ -1,0 +1,89 @@
+package render
+
+import (
+	"testing"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+)
+
+func kialiSpec(t *testing.T, kap *meshv1alpha1.KialiAuthProxy) map[string]any {
+	t.Helper()
+	d := kap.WithDefaults("")
+	return Kiali(d, NamesFor(d)).Object["spec"].(map[string]any)
+}
+
+func nested(t *testing.T, m map[string]any, path ...string) any {
+	t.Helper()
+	v, found, err := unstructured.NestedFieldNoCopy(m, path...)
+	if err != nil || !found {
+		t.Fatalf("%v not found (%v)", path, err)
+	}
+	return v
+}
+
+func TestKialiOverridesMergeButKeepTheStrategy(t *testing.T) {
+	kap := loadSample(t, "mesh_v1alpha1_kialiauthproxy.yaml")
+	kap.Spec.Kiali.Overrides = &apiextensionsv1.JSON{Raw: []byte(`{
+		"auth": {"strategy": "token"},
+		"deployment": {"replicas": 2, "view_only_mode": true},
+		"external_services": {"prometheus": {"url": "http://thanos-querier:9091"}}
+	}`)}
+	spec := kialiSpec(t, kap)
+	if got := nested(t, spec, "auth", "strategy"); got != "anonymous" {
+		t.Errorf("auth.strategy = %v: overrides must not change it", got)
+	}
+	if got := nested(t, spec, "deployment", "replicas"); got != int64(2) {
+		t.Errorf("deployment.replicas = %#v, want 2", got)
+	}
+	if got := nested(t, spec, "deployment", "view_only_mode"); got != true {
+		t.Errorf("an override did not replace a rendered value: %v", got)
+	}
+	if got := nested(t, spec, "deployment", "namespace"); got != "kiali" {
+		t.Errorf("merging dropped a rendered sibling: %v", got)
+	}
+	if got := nested(t, spec, "external_services", "prometheus", "url"); got != "http://thanos-querier:9091" {
+		t.Errorf("prometheus url %v", got)
+	}
+	if got := nested(t, spec, "external_services", "grafana", "url"); got != "https://grafana-istio-system.apps.north.example.com" {
+		t.Errorf("merging dropped grafana: %v", got)
+	}
+}
+
+func TestKialiLayouts(t *testing.T) {
+	kap := loadSample(t, "mesh_v1alpha1_kialiauthproxy.yaml")
+	kap.Spec.Kiali.Namespaces = []string{"bookinfo"}
+
+	v1 := kialiSpec(t, kap)
+	if got := nested(t, v1, "deployment", "accessible_namespaces"); len(got.([]any)) != 1 {
+		t.Errorf("v1.73 accessible_namespaces %v", got)
+	}
+	nested(t, v1, "external_services", "grafana", "in_cluster_url")
+
+	kap.Spec.Kiali.Layout = meshv1alpha1.KialiLayoutV2
+	v2 := kialiSpec(t, kap)
+	if _, found, _ := unstructured.NestedFieldNoCopy(v2, "deployment", "accessible_namespaces"); found {
+		t.Error("v2 layout renders the v1.73 accessible_namespaces")
+	}
+	if got := nested(t, v2, "deployment", "cluster_wide_access"); got != false {
+		t.Errorf("v2 cluster_wide_access %v", got)
+	}
+	nested(t, v2, "deployment", "discovery_selectors", "default")
+	nested(t, v2, "external_services", "grafana", "internal_url")
+	nested(t, v2, "external_services", "grafana", "external_url")
+	if _, found, _ := unstructured.NestedFieldNoCopy(v2, "external_services", "grafana", "in_cluster_url"); found {
+		t.Error("v2 layout renders in_cluster_url")
+	}
+}
+
+func TestKialiStaysInTheMesh(t *testing.T) {
+	kap := loadSample(t, "mesh_v1alpha1_kialiauthproxy.yaml")
+	// The CRD rejects these keys; render enforces them all the same.
+	kap.Spec.Kiali.PodAnnotations = map[string]string{"sidecar.istio.io/inject": "false", "team": "a"}
+	ann := nested(t, kialiSpec(t, kap), "deployment", "pod_annotations").(map[string]any)
+	if ann["sidecar.istio.io/inject"] != "true" || ann["proxy.istio.io/config"] != `{ "holdApplicationUntilProxyStarts": true }` || ann["team"] != "a" {
+		t.Errorf("pod annotations %v", ann)
+	}
+}
