@@ -122,49 +122,51 @@ func (a *Applier) getLive(ctx context.Context, u *unstructured.Unstructured) (*u
 // holds it: metadata only, typed when the scheme knows the kind, otherwise
 // unstructured.
 func (a *Applier) NewObject(gvk schema.GroupVersionKind) (client.Object, error) {
-	if a.MetadataOnly[gvk.GroupKind()] {
-		m := &metav1.PartialObjectMetadata{}
-		m.SetGroupVersionKind(gvk)
-		return m, nil
+	o, err := a.empty(gvk, false)
+	if err != nil {
+		return nil, err
 	}
-	if a.Scheme.Recognizes(gvk) {
-		o, err := a.Scheme.New(gvk)
-		if err != nil {
-			return nil, err
-		}
-		obj, ok := o.(client.Object)
-		if !ok {
-			return nil, fmt.Errorf("%s is not an object", gvk)
-		}
-		obj.GetObjectKind().SetGroupVersionKind(gvk)
-		return obj, nil
+	obj, ok := o.(client.Object)
+	if !ok {
+		return nil, fmt.Errorf("%s is not an object", gvk)
 	}
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(gvk)
-	return u, nil
+	return obj, nil
 }
 
 // newList is NewObject for lists.
 func (a *Applier) newList(gvk schema.GroupVersionKind) (client.ObjectList, error) {
-	listGVK := gvk.GroupVersion().WithKind(gvk.Kind + "List")
-	if a.MetadataOnly[gvk.GroupKind()] {
-		m := &metav1.PartialObjectMetadataList{}
-		m.SetGroupVersionKind(listGVK)
-		return m, nil
+	o, err := a.empty(gvk, true)
+	if err != nil {
+		return nil, err
 	}
-	if a.Scheme.Recognizes(listGVK) {
-		o, err := a.Scheme.New(listGVK)
-		if err != nil {
+	list, ok := o.(client.ObjectList)
+	if !ok {
+		return nil, fmt.Errorf("%sList is not a list", gvk)
+	}
+	return list, nil
+}
+
+func (a *Applier) empty(gvk schema.GroupVersionKind, list bool) (runtime.Object, error) {
+	want := gvk
+	if list {
+		want = gvk.GroupVersion().WithKind(gvk.Kind + "List")
+	}
+	var o runtime.Object
+	switch {
+	case a.MetadataOnly[gvk.GroupKind()] && list:
+		o = &metav1.PartialObjectMetadataList{}
+	case a.MetadataOnly[gvk.GroupKind()]:
+		o = &metav1.PartialObjectMetadata{}
+	case a.Scheme.Recognizes(want):
+		var err error
+		if o, err = a.Scheme.New(want); err != nil {
 			return nil, err
 		}
-		list, ok := o.(client.ObjectList)
-		if !ok {
-			return nil, fmt.Errorf("%s is not a list", listGVK)
-		}
-		list.GetObjectKind().SetGroupVersionKind(listGVK)
-		return list, nil
+	case list:
+		o = &unstructured.UnstructuredList{}
+	default:
+		o = &unstructured.Unstructured{}
 	}
-	u := &unstructured.UnstructuredList{}
-	u.SetGroupVersionKind(listGVK)
-	return u, nil
+	o.GetObjectKind().SetGroupVersionKind(want)
+	return o, nil
 }
