@@ -54,7 +54,11 @@ const (
 // Labels and annotations of the operator's own.
 const (
 	LabelManagedBy = "app.kubernetes.io/managed-by"
-	LabelInstance  = "app.kubernetes.io/instance"
+	// LabelInstance names the owning KialiAuthProxy. It is deliberately not
+	// app.kubernetes.io/instance: Argo CD tracks the objects of an
+	// application by that label, and would claim (and prune) ours when the
+	// application and the KialiAuthProxy share a name.
+	LabelInstance  = "mesh.kialiauth.io/instance"
 	LabelPartOf    = "app.kubernetes.io/part-of"
 	LabelComponent = "app.kubernetes.io/component"
 	LabelName      = "app.kubernetes.io/name"

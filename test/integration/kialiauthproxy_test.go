@@ -92,7 +92,7 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			kap = reference(ns)
 			// Labels and annotations of a GitOps tool, which must not spread
 			// to the objects the operator makes.
-			kap.Labels = map[string]string{"argocd.argoproj.io/instance": "mesh"}
+			kap.Labels = map[string]string{"app.kubernetes.io/instance": "kiali", "argocd.argoproj.io/instance": "mesh"}
 			kap.Annotations = map[string]string{"argocd.argoproj.io/tracking-id": "mesh:mesh.kialiauth.io/KialiAuthProxy:kiali/kiali"}
 			Expect(k.Create(ctx, kap)).To(Succeed())
 			Eventually(condition(kap, controller.ConditionExposed)).Should(HaveField("Status", metav1.ConditionTrue))
@@ -273,6 +273,8 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			Expect(k.Get(ctx, key(objs[6]), objs[6])).To(Succeed())
 			for _, o := range objs {
 				Expect(o.GetLabels()).NotTo(HaveKey("argocd.argoproj.io/instance"), describe(o))
+				// Argo CD's default tracking label: never on what we make.
+				Expect(o.GetLabels()).NotTo(HaveKey("app.kubernetes.io/instance"), describe(o))
 				Expect(o.GetAnnotations()).NotTo(HaveKey("argocd.argoproj.io/tracking-id"), describe(o))
 				Expect(o.GetLabels()).To(HaveKeyWithValue(render.LabelManagedBy, render.ManagedByValue), describe(o))
 			}
