@@ -1,4 +1,5 @@
-// Command manager runs the kiali-auth-proxy-operator.
+// Command manager runs the kiali-auth-proxy-operator; "manager render"
+// prints the objects it would apply for a KialiAuthProxy, without a cluster.
 package main
 
 import (
@@ -16,6 +17,9 @@ import (
 var version = "dev"
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "render" {
+		os.Exit(runRender(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	var o operator.Options
 	flag.StringVar(&o.MetricsAddr, "metrics-bind-address", "0",
 		"Address the metrics endpoint binds to, such as :8443; 0 disables it.")

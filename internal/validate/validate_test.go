@@ -1,0 +1,77 @@
+package validate
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+func sample(t *testing.T) map[string]any {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "config", "samples", "mesh_v1alpha1_kialiauthproxy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := map[string]any{}
+	if err := yaml.Unmarshal(raw, &obj); err != nil {
+		t.Fatal(err)
+	}
+	return obj
+}
+
+func TestSamplesAreValid(t *testing.T) {
+	for _, f := range []string{"mesh_v1alpha1_kialiauthproxy.yaml", "mesh_v1alpha1_kialiauthproxy_v2.yaml"} {
+		raw, err := os.ReadFile(filepath.Join("..", "..", "config", "samples", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		obj := map[string]any{}
+		if err := yaml.Unmarshal(raw, &obj); err != nil {
+			t.Fatal(err)
+		}
+		errs, err := Object(context.Background(), obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(errs) > 0 {
+			t.Errorf("%s: %v", f, errs.ToAggregate())
+		}
+	}
+}
+
+func TestRejects(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mutate func(obj map[string]any)
+		want   string
+	}{
+		{"CEL rule on a field", func(o map[string]any) {
+			o["spec"].(map[string]any)["exposure"].(map[string]any)["host"] = "Not_A_Host"
+		}, "spec.exposure.host must be a lowercase DNS name"},
+		{"CEL rule on the object's name", func(o map[string]any) {
+			o["metadata"].(map[string]any)["name"] = strings.Repeat("k", 41)
+		}, "metadata.name must be at most 40 characters"},
+		{"OpenAPI bound", func(o map[string]any) {
+			o["spec"].(map[string]any)["proxy"].(map[string]any)["replicas"] = int64(99)
+		}, "should be less than or equal to 20"},
+		{"unknown field", func(o map[string]any) {
+			o["spec"].(map[string]any)["proxy"].(map[string]any)["replica"] = int64(1)
+		}, `spec.proxy.replica: Invalid value: unknown field`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			obj := sample(t)
+			tc.mutate(obj)
+			errs, err := Object(context.Background(), obj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(errs.ToAggregate().Error(), tc.want) {
+				t.Fatalf("errors %v do not say %q", errs, tc.want)
+			}
+		})
+	}
+}
