@@ -4,6 +4,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"os"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -30,9 +31,14 @@ func main() {
 		"Elect a leader, so that only one of several replicas reconciles at a time.")
 	flag.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", 4,
 		"How many KialiAuthProxy objects are reconciled in parallel.")
+	showVersion := flag.Bool("version", false, "Print the version and exit.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if *showVersion {
+		fmt.Println(version)
+		return
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
 
