@@ -44,7 +44,7 @@ envtest: ## Provide kube-apiserver and etcd for the local control plane (built o
 	@hack/envtest-assets.sh >/dev/null
 
 .PHONY: test
-test: manifests generate fmt vet ## Run every test: unit, golden and envtest integration.
+test: manifests generate fmt vet kustomize ## Run every test: unit, golden and envtest integration.
 	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go test ./... -count=1 $(GOTEST_FLAGS)
 
 .PHONY: update-golden

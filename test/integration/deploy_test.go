@@ -1,0 +1,64 @@
+package integration
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
+)
+
+// tool finds a binary the Makefile installs into bin/, or one on PATH.
+func tool(name string) string {
+	if p := filepath.Join(testbed.Root(), "bin", name); fileExists(p) {
+		return p
+	}
+	p, err := exec.LookPath(name)
+	Expect(err).NotTo(HaveOccurred(), "%s is needed: make %s installs it into bin/, or install it on PATH", name, name)
+	return p
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+var _ = Describe("config/default", func() {
+	It("applies to a real API server with kubectl apply --server-side", func() {
+		manifests, err := exec.Command(tool("kustomize"), "build", filepath.Join(testbed.Root(), "config", "default")).Output()
+		Expect(err).NotTo(HaveOccurred(), "kustomize build config/default")
+
+		user, err := env.AddUser(envtest.User{Name: "deployer", Groups: []string{"system:masters"}}, nil)
+		Expect(err).NotTo(HaveOccurred())
+		kubeconfig, err := user.KubeConfig()
+		Expect(err).NotTo(HaveOccurred())
+		kubeconfigPath := filepath.Join(GinkgoT().TempDir(), "kubeconfig")
+		Expect(os.WriteFile(kubeconfigPath, kubeconfig, 0o600)).To(Succeed())
+
+		// The namespace must exist for a server-side dry run of the objects
+		// in it; create it for real, everything else only in a dry run.
+		ns := exec.Command(tool("kubectl"), "--kubeconfig", kubeconfigPath, "create", "namespace", "kiali-auth-proxy-operator-system")
+		out, err := ns.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(out))
+
+		apply := exec.Command(tool("kubectl"), "--kubeconfig", kubeconfigPath,
+			"apply", "--server-side", "--dry-run=server", "--field-manager=deploy-test", "-f", "-")
+		apply.Stdin = strings.NewReader(string(manifests))
+		out, err = apply.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(out))
+		for _, want := range []string{
+			"customresourcedefinition.apiextensions.k8s.io/kialiauthproxies.mesh.kialiauth.io serverside-applied (server dry run)",
+			"deployment.apps/kiali-auth-proxy-operator-controller-manager serverside-applied (server dry run)",
+			"clusterrole.rbac.authorization.k8s.io/kiali-auth-proxy-operator-manager-role serverside-applied (server dry run)",
+			"role.rbac.authorization.k8s.io/kiali-auth-proxy-operator-leader-election-role serverside-applied (server dry run)",
+			"service/kiali-auth-proxy-operator-controller-manager-metrics-service serverside-applied (server dry run)",
+		} {
+			Expect(string(out)).To(ContainSubstring(want))
+		}
+	})
+})
