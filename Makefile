@@ -1,5 +1,9 @@
 # Image URL to use for building and deploying the operator.
 IMG ?= kiali-auth-proxy-operator:latest
+# Version of the OLM bundle; its operator image defaults to the released one
+# (quay.io/kialiauth/kiali-auth-proxy-operator:v$(VERSION)), or set BUNDLE_OPERATOR_IMG.
+VERSION ?= 0.1.0
+BUNDLE_OPERATOR_IMG ?=
 # Kubernetes version of the local control plane (kube-apiserver and etcd).
 ENVTEST_K8S_VERSION ?= 1.37.2
 
@@ -66,6 +70,10 @@ run: manifests generate fmt vet ## Run the manager against the cluster of the cu
 	go run ./cmd
 
 ##@ Deployment
+
+.PHONY: bundle
+bundle: manifests kustomize ## Generate the OLM bundle (bundle/ and bundle.Dockerfile) from config/manifests.
+	$(KUSTOMIZE) build config/manifests | go run ./hack/bundle -version $(VERSION) $(if $(BUNDLE_OPERATOR_IMG),-image $(BUNDLE_OPERATOR_IMG)) -dir .
 
 .PHONY: install
 install: manifests kustomize ## Install the CRD into the cluster of the current kubeconfig.

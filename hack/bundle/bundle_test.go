@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/operator-framework/api/pkg/manifests"
+	"github.com/operator-framework/api/pkg/validation"
+	"github.com/operator-framework/api/pkg/validation/errors"
+)
+
+const root = "../.."
+
+// makeVersion is the Makefile's default bundle VERSION.
+func makeVersion(t *testing.T) string {
+	raw, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^VERSION \?= (\S+)$`).FindSubmatch(raw)
+	if m == nil {
+		t.Fatal("no VERSION ?= in the Makefile")
+	}
+	return string(m[1])
+}
+
+func kustomize(t *testing.T) string {
+	if p := filepath.Join(root, "bin", "kustomize"); fileExists(p) {
+		return p
+	}
+	p, err := exec.LookPath("kustomize")
+	if err != nil {
+		t.Fatal("kustomize is needed: make kustomize installs it into bin/")
+	}
+	return p
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// The committed bundle must be what make bundle generates now: a change to
+// RBAC, the CRD, the manager or the CSV base without make bundle fails here.
+func TestCommittedBundleIsUpToDate(t *testing.T) {
+	out, err := exec.Command(kustomize(t), "build", filepath.Join(root, "config", "manifests")).Output()
+	if err != nil {
+		t.Fatalf("kustomize build config/manifests: %v", err)
+	}
+	v := makeVersion(t)
+	files, err := Generate(out, Options{Version: v, Image: defaultImage(v), Channel: "alpha"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var committed []string
+	err = filepath.Walk(filepath.Join(root, "bundle"), func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			rel, _ := filepath.Rel(root, p)
+			committed = append(committed, rel)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("%v (run make bundle)", err)
+	}
+	committed = append(committed, "bundle.Dockerfile")
+	var generated []string
+	for name := range files {
+		generated = append(generated, name)
+	}
+	sort.Strings(committed)
+	sort.Strings(generated)
+	if strings.Join(committed, "\n") != strings.Join(generated, "\n") {
+		t.Fatalf("bundle files differ from make bundle's (run make bundle):\ncommitted %v\ngenerated %v", committed, generated)
+	}
+	for name, want := range files {
+		got, err := os.ReadFile(filepath.Join(root, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from what make bundle generates: run make bundle and commit it", name)
+		}
+	}
+}
+
+// The bundle passes operator-framework's validators with no error and no
+// warning: the defaults, OperatorHub's, good practices, and deprecated APIs.
+func TestBundleValidates(t *testing.T) {
+	bundle, err := manifests.GetBundleFromDir(filepath.Join(root, "bundle", "manifests"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	validators := validation.DefaultBundleValidators.WithValidators(
+		validation.OperatorHubV2Validator,
+		validation.GoodPracticesValidator,
+		validation.AlphaDeprecatedAPIsValidator,
+		validation.StandardCategoriesValidator,
+	)
+	objs := append(bundle.ObjectsToValidate(), map[string]string{"k8s-version": "1.37"})
+	results := validators.Validate(objs...)
+	var problems []string
+	for _, r := range results {
+		for _, e := range append(append([]errors.Error{}, r.Errors...), r.Warnings...) {
+			problems = append(problems, string(e.Level)+": "+e.Error())
+		}
+	}
+	if len(problems) > 0 {
+		t.Errorf("%d problems:\n%s", len(problems), strings.Join(problems, "\n"))
+	}
+	if len(results) < 5 {
+		t.Errorf("only %d validators ran", len(results))
+	}
+}
