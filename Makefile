@@ -43,12 +43,16 @@ fmt: ## Run go fmt.
 vet: ## Run go vet.
 	go vet ./...
 
+.PHONY: tools
+tools: ## Install the non-Go programs the tests run (kubectl, lua5.4) where missing.
+	@hack/install-tools.sh
+
 .PHONY: envtest
 envtest: ## Provide kube-apiserver and etcd for the local control plane (built offline on first use).
 	@hack/envtest-assets.sh >/dev/null
 
 .PHONY: test
-test: manifests generate fmt vet kustomize ## Run every test: unit, golden and envtest integration.
+test: manifests generate fmt vet kustomize tools ## Run every test: unit, golden and envtest integration.
 	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go test ./... -count=1 $(GOTEST_FLAGS)
 
 .PHONY: update-golden
