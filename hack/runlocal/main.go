@@ -176,8 +176,9 @@ func waitForStatus(ctx context.Context, c client.Client, key client.ObjectKey, k
 
 func printResult(ctx context.Context, c client.Client, kap *meshv1alpha1.KialiAuthProxy) error {
 	ready := meta.FindStatusCondition(kap.Status.Conditions, controller.ConditionReady)
-	fmt.Printf("\n==> kubectl get kialiauthproxy -n %s\n%-10s %-6s %s\n%-10s %-6s %s\n", kap.Namespace,
-		"NAME", "READY", "URL", kap.Name, ready.Status, kap.Status.URL)
+	age := time.Since(kap.CreationTimestamp.Time).Round(time.Second)
+	fmt.Printf("\n==> kubectl get kialiauthproxy -n %s\n%-10s %-6s %-45s %s\n%-10s %-6s %-45s %s\n", kap.Namespace,
+		"NAME", "READY", "URL", "AGE", kap.Name, ready.Status, kap.Status.URL, age)
 	fmt.Println("\n==> conditions")
 	for _, cond := range kap.Status.Conditions {
 		fmt.Printf("%-16s %-6s %-24s %s\n", cond.Type, cond.Status, cond.Reason, cond.Message)
