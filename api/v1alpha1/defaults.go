@@ -3,9 +3,11 @@ package v1alpha1
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Defaults that are not derived from the object's name. Names derived from
@@ -15,7 +17,9 @@ const (
 	DefaultKialiInstanceName = "kiali"
 	DefaultIstioNamespace    = "istio-system"
 	DefaultHtpasswdKey       = "auth"
+	DefaultPasswordKey       = "password"
 	DefaultSessionSecretKey  = "session_secret"
+	DefaultTrustDomain       = "cluster.local"
 
 	// DefaultProxyImage is used when neither spec.proxy.image nor the
 	// operator's RELATED_IMAGE_OAUTH_PROXY environment variable is set.
@@ -64,8 +68,24 @@ func (in *KialiAuthProxy) WithDefaults(proxyImage string) *KialiAuthProxy {
 	if len(p.SubjectAccessReviews) == 0 {
 		p.SubjectAccessReviews = []SubjectAccessReview{{Namespace: k.IstioNamespace, Resource: "pods", Verb: "get"}}
 	}
-	if p.Htpasswd != nil && p.Htpasswd.Key == "" {
-		p.Htpasswd.Key = DefaultHtpasswdKey
+	if h := p.Htpasswd; h != nil {
+		if h.Name != "" && h.Key == "" {
+			h.Key = DefaultHtpasswdKey
+		}
+		for i := range h.Users {
+			if h.Users[i].PasswordSecret.Key == "" {
+				h.Users[i].PasswordSecret.Key = DefaultPasswordKey
+			}
+		}
+	}
+	if p.Cookie == nil {
+		p.Cookie = &CookieSpec{}
+	}
+	if p.Cookie.Expire == nil {
+		p.Cookie.Expire = &metav1.Duration{Duration: DefaultCookieExpire}
+	}
+	if p.Cookie.Refresh == nil {
+		p.Cookie.Refresh = &metav1.Duration{Duration: DefaultCookieRefresh}
 	}
 	if p.SessionSecret != nil && p.SessionSecret.Key == "" {
 		p.SessionSecret.Key = DefaultSessionSecretKey
@@ -77,8 +97,28 @@ func (in *KialiAuthProxy) WithDefaults(proxyImage string) *KialiAuthProxy {
 		on := true
 		p.TLS.Enabled = &on
 	}
+
+	if out.Spec.MeshSecurity == nil {
+		out.Spec.MeshSecurity = &MeshSecuritySpec{}
+	}
+	m := out.Spec.MeshSecurity
+	if m.LockDown == nil {
+		on := true
+		m.LockDown = &on
+	}
+	if m.TrustDomain == "" {
+		m.TrustDomain = DefaultTrustDomain
+	}
 	return out
 }
+
+// Session cookie defaults. The expiry stays below the 24h lifetime of an
+// OpenShift OAuth access token; the refresh re-checks the
+// SubjectAccessReviews, which oauth-proxy otherwise checks only at login.
+const (
+	DefaultCookieExpire  = 23 * time.Hour
+	DefaultCookieRefresh = time.Hour
+)
 
 // LayoutForVersion is the Kiali CR field layout a spec.version implies.
 // "default" maps to v1.73 because the OpenShift Service Mesh 2.x Kiali
@@ -102,6 +142,11 @@ func (s *KialiSpec) KialiInstanceName() string {
 		return s.InstanceName
 	}
 	return DefaultKialiInstanceName
+}
+
+// LockDownEnabled reports whether Kiali is locked down to the proxy.
+func (s *KialiAuthProxySpec) LockDownEnabled() bool {
+	return s.MeshSecurity == nil || s.MeshSecurity.LockDown == nil || *s.MeshSecurity.LockDown
 }
 
 // TLSEnabled reports whether the proxy's HTTPS listener is on.

@@ -25,7 +25,7 @@ func TestLayoutForVersion(t *testing.T) {
 func TestWithDefaults(t *testing.T) {
 	in := &KialiAuthProxy{Spec: KialiAuthProxySpec{
 		Proxy: ProxySpec{
-			Htpasswd:      &SecretKeyReference{Name: "htpasswd"},
+			Htpasswd:      &HtpasswdSpec{Name: "htpasswd"},
 			SessionSecret: &SecretKeyReference{Name: "session"},
 		},
 	}}
@@ -45,6 +45,9 @@ func TestWithDefaults(t *testing.T) {
 		"proxy.sessionSecret":   p.SessionSecret.Key,
 		"proxy.tls.enabled":     *p.TLS.Enabled,
 		"proxy.sar":             p.SubjectAccessReviews,
+		"proxy.cookie":          [2]string{p.Cookie.Expire.Duration.String(), p.Cookie.Refresh.Duration.String()},
+		"lockDown":              *d.Spec.MeshSecurity.LockDown,
+		"trustDomain":           d.Spec.MeshSecurity.TrustDomain,
 		"kiali.instance (name)": k.KialiInstanceName(),
 	} {
 		want := map[string]any{
@@ -57,6 +60,9 @@ func TestWithDefaults(t *testing.T) {
 			"proxy.sessionSecret":   "session_secret",
 			"proxy.tls.enabled":     true,
 			"proxy.sar":             []SubjectAccessReview{{Namespace: "istio-system", Resource: "pods", Verb: "get"}},
+			"proxy.cookie":          [2]string{"23h0m0s", "1h0m0s"},
+			"lockDown":              true,
+			"trustDomain":           "cluster.local",
 			"kiali.instance (name)": "kiali",
 		}[name]
 		if !reflect.DeepEqual(got, want) {

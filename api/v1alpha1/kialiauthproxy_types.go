@@ -25,6 +25,30 @@ type KialiAuthProxySpec struct {
 
 	// Exposure says how users reach the proxy from outside the cluster.
 	Exposure ExposureSpec `json:"exposure"`
+
+	// MeshSecurity locks Kiali down so that only the proxy can reach it.
+	// +optional
+	MeshSecurity *MeshSecuritySpec `json:"meshSecurity,omitempty"`
+}
+
+// MeshSecuritySpec configures the lock-down of Kiali. An anonymous Kiali
+// is an administrator console for anyone who reaches its port, so by default
+// the operator admits only the proxy: an Istio AuthorizationPolicy for the
+// proxy's mTLS identity, a STRICT PeerAuthentication so that identity is
+// real, and a NetworkPolicy for clusters where a sidecar is bypassed.
+type MeshSecuritySpec struct {
+	// LockDown renders the AuthorizationPolicy, PeerAuthentication and
+	// NetworkPolicy. Defaults to true; turning it off is reported by the
+	// MeshLocked condition.
+	// +optional
+	LockDown *bool `json:"lockDown,omitempty"`
+
+	// TrustDomain of the mesh, the first part of the proxy's SPIFFE
+	// identity. Defaults to "cluster.local".
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="spec.meshSecurity.trustDomain must be a lowercase DNS name such as cluster.local"
+	TrustDomain string `json:"trustDomain,omitempty"`
 }
 
 // KialiSpec configures the Kiali CR.
@@ -193,14 +217,14 @@ type TracingSpec struct {
 }
 
 // ProxySpec configures the oauth-proxy Deployment.
-// +kubebuilder:validation:XValidation:rule="!has(self.cookie) || !has(self.cookie.refresh) || !has(self.cookie.expire) || duration(self.cookie.refresh) < duration(self.cookie.expire)",message="spec.proxy.cookie.refresh must be shorter than spec.proxy.cookie.expire"
+// +kubebuilder:validation:XValidation:rule="!has(self.cookie) || (has(self.cookie.refresh) ? duration(self.cookie.refresh) : duration('1h')) < (has(self.cookie.expire) ? duration(self.cookie.expire) : duration('23h'))",message="spec.proxy.cookie.refresh must be shorter than spec.proxy.cookie.expire (defaults: refresh 1h, expire 23h)"
 type ProxySpec struct {
 	// Image is the oauth-proxy image. Defaults to the operator's
 	// RELATED_IMAGE_OAUTH_PROXY environment variable, or to an OpenShift
 	// oauth-proxy image when that is unset.
 	// +optional
 	// +kubebuilder:validation:MaxLength=512
-	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9][a-zA-Z0-9._/:@-]*$`
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?([.][a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*(:[0-9]+)?/)?[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*(/[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$')",message="spec.proxy.image must be an image reference such as quay.io/openshift/origin-oauth-proxy:4.18 or registry/name@sha256:<digest>"
 	Image string `json:"image,omitempty"`
 
 	// Replicas of the proxy Deployment. Defaults to 1.
@@ -222,11 +246,13 @@ type ProxySpec struct {
 	// +kubebuilder:validation:MaxItems=16
 	SubjectAccessReviews []SubjectAccessReview `json:"subjectAccessReviews,omitempty"`
 
-	// Htpasswd names a Secret holding an htpasswd file, for users who log in
-	// with a password instead of through OpenShift. The operator only reads
-	// it. Users in this file are not subject to the SubjectAccessReviews.
+	// Htpasswd lets users log in with a password (HTTP basic auth) instead
+	// of through OpenShift: either a Secret holding an htpasswd file, or
+	// users whose file the operator builds. oauth-proxy does not check the
+	// SubjectAccessReviews for these users; the HtpasswdBypassesSAR
+	// condition says so while it is set.
 	// +optional
-	Htpasswd *SecretKeyReference `json:"htpasswd,omitempty"`
+	Htpasswd *HtpasswdSpec `json:"htpasswd,omitempty"`
 
 	// SessionSecret names a Secret holding the cookie secret (exactly 16, 24
 	// or 32 bytes). When unset the operator generates one, once, in a Secret
@@ -243,13 +269,59 @@ type ProxySpec struct {
 	// +optional
 	TLS *ProxyTLSSpec `json:"tls,omitempty"`
 
-	// ExtraArgs are appended to the oauth-proxy command line.
+	// ExtraArgs are appended to the oauth-proxy command line. Flags the
+	// operator manages (listener addresses, upstream, provider, SAR, cookie,
+	// htpasswd and TLS settings, -pass-basic-auth) cannot be given here.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=32
 	// +kubebuilder:validation:items:MaxLength=1024
 	// +kubebuilder:validation:items:Pattern=`^--?[a-z][-a-z0-9]*(=.*)?$`
+	// +kubebuilder:validation:XValidation:rule="!self.exists(a, a.matches('^--?pass-basic-auth(=|$)'))",message="spec.proxy.extraArgs must not set -pass-basic-auth: it decides whether an htpasswd user's password is forwarded to Kiali"
+	// +kubebuilder:validation:XValidation:rule="!self.exists(a, a.matches('^--?(provider|http-address|https-address|upstream|upstream-ca|openshift-service-account|openshift-sar|openshift-sar-by-host|openshift-ca|email-domain|cookie-secret|cookie-secret-file|cookie-expire|cookie-refresh|cookie-samesite|cookie-secure|htpasswd-file|display-htpasswd-form|tls-cert|tls-key)(=|$)'))",message="spec.proxy.extraArgs must not set a flag the operator manages: use the matching spec.proxy field"
 	ExtraArgs []string `json:"extraArgs,omitempty"`
+}
+
+// HtpasswdSpec is an htpasswd Secret of the user's, or users to build one
+// for. Exactly one of name and users is set.
+// +kubebuilder:validation:XValidation:rule="has(self.name) != has(self.users)",message="spec.proxy.htpasswd needs exactly one of name (an htpasswd Secret) or users"
+// +kubebuilder:validation:XValidation:rule="!has(self.key) || has(self.name)",message="spec.proxy.htpasswd.key goes with spec.proxy.htpasswd.name"
+type HtpasswdSpec struct {
+	// Name of a Secret holding an htpasswd file (bcrypt entries). The
+	// operator only reads it.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name,omitempty"`
+
+	// Key of the htpasswd file in the Secret. Defaults to "auth".
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	Key string `json:"key,omitempty"`
+
+	// Users to build an htpasswd file for, each with a password read from a
+	// Secret. The operator stores the bcrypt hashes in a Secret of its own
+	// and rebuilds it only when a password Secret changes.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	Users []HtpasswdUser `json:"users,omitempty"`
+}
+
+// HtpasswdUser is one password login.
+type HtpasswdUser struct {
+	// Name the user logs in with.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9._@-]+$`
+	Name string `json:"name"`
+
+	// PasswordSecret holds the user's password. Key defaults to "password".
+	PasswordSecret SecretKeyReference `json:"passwordSecret"`
 }
 
 // SubjectAccessReview is one OpenShift SubjectAccessReview a user must pass.
@@ -292,8 +364,8 @@ type SecretKeyReference struct {
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	Name string `json:"name"`
 
-	// Key in the Secret's data. Defaults to "auth" for htpasswd and
-	// "session_secret" for the session secret.
+	// Key in the Secret's data. Defaults to "session_secret" for the session
+	// secret and "password" for an htpasswd user's password.
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
@@ -302,15 +374,18 @@ type SecretKeyReference struct {
 
 // CookieSpec configures the proxy's session cookie.
 type CookieSpec struct {
-	// Expire is how long a session lasts (-cookie-expire), for example "23h".
-	// Defaults to oauth-proxy's own default.
+	// Expire is how long a session lasts (-cookie-expire). Defaults to 23h,
+	// below the 24h lifetime of OpenShift's OAuth access tokens, so a
+	// session never outlives the token it was granted with.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
 	Expire *metav1.Duration `json:"expire,omitempty"`
 
-	// Refresh is how often a session is re-validated (-cookie-refresh), for
-	// example "1h". Must be shorter than Expire.
+	// Refresh is how often a session is re-validated (-cookie-refresh).
+	// oauth-proxy checks the SubjectAccessReviews only at login and on
+	// refresh, so this bounds how long a user keeps access after losing it.
+	// Defaults to 1h; must be shorter than Expire.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`

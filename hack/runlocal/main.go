@@ -87,8 +87,8 @@ func run(samplePath string, keep, verbose bool) error {
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: kap.Namespace}}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
-	if ref := kap.Spec.Proxy.Htpasswd; ref != nil {
-		if err := createDemoHtpasswd(ctx, c, kap.Namespace, ref); err != nil {
+	if ref := kap.Spec.Proxy.Htpasswd; ref != nil && ref.Name != "" {
+		if err := createDemoHtpasswd(ctx, c, kap.Namespace, ref.Name, ref.Key); err != nil {
 			return err
 		}
 	}
@@ -126,8 +126,7 @@ func run(samplePath string, keep, verbose bool) error {
 
 // createDemoHtpasswd creates the htpasswd Secret a sample refers to, with
 // one user and a random password, unless it exists.
-func createDemoHtpasswd(ctx context.Context, c client.Client, ns string, ref *meshv1alpha1.SecretKeyReference) error {
-	key := ref.Key
+func createDemoHtpasswd(ctx context.Context, c client.Client, ns, name, key string) error {
 	if key == "" {
 		key = meshv1alpha1.DefaultHtpasswdKey
 	}
@@ -143,7 +142,7 @@ func createDemoHtpasswd(ctx context.Context, c client.Client, ns string, ref *me
 	// oauth-proxy reads only the $2y$ / $2a$ bcrypt prefixes.
 	hash[2] = 'y'
 	s := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: ref.Name, Namespace: ns},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 		Data:       map[string][]byte{key: []byte("admin:" + string(hash) + "\n")},
 	}
 	err = c.Create(ctx, s)
@@ -151,7 +150,7 @@ func createDemoHtpasswd(ctx context.Context, c client.Client, ns string, ref *me
 		return nil
 	}
 	if err == nil {
-		fmt.Printf("==> created the htpasswd Secret %s/%s the sample refers to (user admin, password %s)\n", ns, ref.Name, password)
+		fmt.Printf("==> created the htpasswd Secret %s/%s the sample refers to (user admin, random password)\n", ns, name)
 	}
 	return err
 }

@@ -3,12 +3,15 @@ package controller
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -38,6 +41,9 @@ type resolved struct {
 	problems []problem
 	// createdSessionSecret is set when this reconcile generated it.
 	createdSessionSecret string
+	// generatedHtpasswd names the htpasswd Secret built from
+	// spec.proxy.htpasswd.users, if any.
+	generatedHtpasswd string
 }
 
 // resolveInputs reads the secrets the proxy uses, generating the session
@@ -69,10 +75,12 @@ func (r *Reconciler) resolveInputs(ctx context.Context, kap *meshv1alpha1.KialiA
 	if err != nil {
 		return nil, err
 	}
-	if p == nil && !validSessionSecret(value) {
+	// oauth-proxy encrypts the session cookie, and so checks the secret's
+	// length, only when the cookie is refreshed.
+	if p == nil && d.Spec.Proxy.Cookie.Refresh.Duration != 0 && !validSessionSecret(value) {
 		p = &problem{ReasonSessionSecretInvalid, fmt.Sprintf(
-			"Secret %s/%s key %q holds %d bytes; oauth-proxy needs exactly 16, 24 or 32 (no trailing newline)%s",
-			kap.Namespace, session.Name, session.Key, len(value), regenerateHint(d))}
+			"Secret %s/%s key %q is not a usable cookie secret: oauth-proxy needs 16, 24 or 32 bytes (after base64url decoding, when the value decodes) and this one gives %d; mind a trailing newline%s",
+			kap.Namespace, session.Name, session.Key, len(cookieSecretBytes(value)), regenerateHint(d))}
 	}
 	if p != nil {
 		res.problems = append(res.problems, *p)
@@ -80,16 +88,32 @@ func (r *Reconciler) resolveInputs(ctx context.Context, kap *meshv1alpha1.KialiA
 	fmt.Fprintf(sum, "session %s/%s\n", session.Name, session.Key)
 	sum.Write(value)
 
-	if ref := d.Spec.Proxy.Htpasswd; ref != nil {
-		value, p, err := r.readSecretKey(ctx, kap.Namespace, render.SecretKey{Name: ref.Name, Key: ref.Key}, "spec.proxy.htpasswd")
+	switch h := d.Spec.Proxy.Htpasswd; {
+	case h == nil:
+	case h.Name != "":
+		ref := render.SecretKey{Name: h.Name, Key: h.Key}
+		value, p, err := r.readSecretKey(ctx, kap.Namespace, ref, "spec.proxy.htpasswd")
 		if err != nil {
 			return nil, err
 		}
 		if p != nil {
 			res.problems = append(res.problems, *p)
 		}
+		res.inputs.Htpasswd = &ref
 		fmt.Fprintf(sum, "\nhtpasswd %s/%s\n", ref.Name, ref.Key)
 		sum.Write(value)
+	default:
+		ref, ps, err := r.ensureHtpasswd(ctx, kap, d, names)
+		if err != nil {
+			return nil, err
+		}
+		res.problems = append(res.problems, ps...)
+		if ref != nil {
+			// The Secret's name is a fingerprint of its content.
+			res.inputs.Htpasswd = ref
+			res.generatedHtpasswd = ref.Name
+			fmt.Fprintf(sum, "\nhtpasswd %s\n", ref.Name)
+		}
 	}
 	res.inputs.InputsChecksum = "sha256:" + hex.EncodeToString(sum.Sum(nil))[:32]
 	return res, nil
@@ -106,17 +130,55 @@ func specProblems(kap *meshv1alpha1.KialiAuthProxy) []problem {
 				ps = append(ps, problem{ReasonOverrideIgnored,
 					"spec.kiali.overrides.auth is ignored: Kiali runs with the anonymous strategy behind the proxy; remove it"})
 			}
+			for _, field := range []struct {
+				path string
+				keep map[string]string
+			}{
+				{"pod_annotations", render.MeshPodAnnotations()},
+				{"pod_labels", render.MeshPodLabels(kap)},
+			} {
+				set, _, _ := unstructured.NestedFieldNoCopy(overrides, "deployment", field.path)
+				m, isMap := set.(map[string]any)
+				if set != nil && !isMap {
+					ps = append(ps, problem{ReasonOverrideIgnored, fmt.Sprintf(
+						"spec.kiali.overrides.deployment.%s is not an object and is ignored", field.path)})
+					continue
+				}
+				for key, want := range field.keep {
+					if v, ok := m[key]; ok && v != want {
+						ps = append(ps, problem{ReasonOverrideIgnored, fmt.Sprintf(
+							"spec.kiali.overrides.deployment.%s[%q] is ignored: it keeps Kiali inside the mesh behind the proxy; remove it", field.path, key)})
+					}
+				}
+			}
 		}
 	}
 	return ps
 }
 
 func validSessionSecret(v []byte) bool {
-	switch len(v) {
+	switch len(cookieSecretBytes(v)) {
 	case 16, 24, 32:
 		return true
 	}
 	return false
+}
+
+// cookieSecretBytes is the key OpenShift's oauth-proxy derives from a cookie
+// secret: the base64url decoding of the (padded) value when it decodes,
+// padded again to a multiple of four, otherwise the value itself.
+func cookieSecretBytes(v []byte) []byte {
+	if b, err := base64.URLEncoding.DecodeString(padBase64(string(v))); err == nil {
+		return []byte(padBase64(string(b)))
+	}
+	return v
+}
+
+func padBase64(s string) string {
+	if n := len(s) % 4; n != 0 {
+		return s + strings.Repeat("=", 4-n)
+	}
+	return s
 }
 
 func regenerateHint(kap *meshv1alpha1.KialiAuthProxy) string {

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"strings"
 	"testing"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -19,5 +20,10 @@ func TestSpecProblems(t *testing.T) {
 	ps := specProblems(kap)
 	if len(ps) != 1 || ps[0].reason != ReasonOverrideIgnored {
 		t.Fatalf("problems %v, want one %s", ps, ReasonOverrideIgnored)
+	}
+	kap.Spec.Kiali.Overrides = &apiextensionsv1.JSON{Raw: []byte(`{"deployment":{"pod_annotations":{"sidecar.istio.io/inject":"false","team":"a"},"pod_labels":{"sidecar.istio.io/inject":"true"}}}`)}
+	ps = specProblems(kap)
+	if len(ps) != 1 || !strings.Contains(ps[0].message, `pod_annotations["sidecar.istio.io/inject"] is ignored`) {
+		t.Fatalf("problems %v, want one for the injection annotation", ps)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -45,12 +46,14 @@ const missingCRDRetry = 2 * time.Minute
 // +kubebuilder:rbac:groups=mesh.kialiauth.io,resources=kialiauthproxies/finalizers,verbs=update
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=services;serviceaccounts;configmaps,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=kiali.io,resources=kialis,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=networking.istio.io,resources=virtualservices,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=route.openshift.io,resources=routes,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=route.openshift.io,resources=routes/custom-host,verbs=create
+// +kubebuilder:rbac:groups=route.openshift.io,resources=routes/custom-host,verbs=create;update
+// +kubebuilder:rbac:groups=security.istio.io,resources=authorizationpolicies;peerauthentications,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
 
 // Reconciler reconciles KialiAuthProxy objects.
@@ -104,8 +107,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	keep := map[apply.ObjectID]bool{}
 	for _, obj := range render.Render(kap, res.inputs) {
 		gk := obj.GetObjectKind().GroupVersionKind().GroupKind()
-		if served, optional := kinds[gk]; optional && !served {
-			continue
+		if _, optional := optionalKinds[gk]; optional {
+			if !kinds.served(gk) {
+				continue
+			}
+			if obj, err = atVersion(obj, kinds.gvk(gk)); err != nil {
+				return ctrl.Result{}, err
+			}
 		}
 		keep[apply.IDOf(obj)] = true
 		if err := controllerutil.SetControllerReference(kap, obj, r.Scheme); err != nil {
@@ -121,12 +129,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 
 	pruneKinds := append([]schema.GroupVersionKind(nil), coreKinds...)
-	for _, gvk := range optionalKinds {
-		if kinds[gvk.GroupKind()] {
-			pruneKinds = append(pruneKinds, gvk)
-		}
+	for gk := range kinds {
+		pruneKinds = append(pruneKinds, kinds.gvk(gk))
 	}
 	deleted, err := r.Applier.Prune(ctx, kap.Namespace, render.OwnerLabels(kap), kap.UID, pruneKinds, keep)
+	if err == nil {
+		// Generated htpasswd files the proxy no longer mounts.
+		var gone []apply.ObjectID
+		keepHtpasswd := map[apply.ObjectID]bool{}
+		if h := res.generatedHtpasswd; h != "" {
+			keepHtpasswd[apply.ObjectID{GroupKind: secretGK, Namespace: kap.Namespace, Name: h}] = true
+		}
+		gone, err = r.Applier.Prune(ctx, kap.Namespace, htpasswdLabels(kap), kap.UID,
+			[]schema.GroupVersionKind{secretGK.WithVersion("v1")}, keepHtpasswd)
+		deleted = append(deleted, gone...)
+	}
 	for _, id := range deleted {
 		r.Recorder.Eventf(kap, nil, corev1.EventTypeNormal, "Pruned", "Delete",
 			"Deleted %s %s/%s, which the spec no longer asks for", id.GroupKind.Kind, id.Namespace, id.Name)
@@ -159,14 +176,33 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return ctrl.Result{}, nil
 }
 
+var secretGK = schema.GroupKind{Kind: "Secret"}
+
 func waitingForCRD(kap *meshv1alpha1.KialiAuthProxy, kinds presence) bool {
-	if !kinds[render.KialiGVK.GroupKind()] {
+	if !kinds.served(kialiGK) {
+		return true
+	}
+	if kap.Spec.LockDownEnabled() && (!kinds.served(authorizationPolicyGK) || !kinds.served(peerAuthenticationGK)) {
 		return true
 	}
 	if kap.Spec.Exposure.Route != nil {
-		return !kinds[routeGVK.GroupKind()]
+		return !kinds.served(routeGK)
 	}
-	return !kinds[virtualServiceGVK.GroupKind()]
+	return !kinds.served(virtualServiceGK)
+}
+
+// atVersion returns obj as the given version of its kind, for kinds the API
+// server serves at an older version than the one rendered.
+func atVersion(obj client.Object, gvk schema.GroupVersionKind) (client.Object, error) {
+	if obj.GetObjectKind().GroupVersionKind() == gvk {
+		return obj, nil
+	}
+	u, err := render.ToUnstructured(obj)
+	if err != nil {
+		return nil, err
+	}
+	u.SetGroupVersionKind(gvk)
+	return u, nil
 }
 
 // writeStatus writes the status only when it changed, and records an event
@@ -230,8 +266,13 @@ func secretRefs(o client.Object) []string {
 	} else {
 		refs = append(refs, render.NamesFor(kap).SessionSecret)
 	}
-	if ref := kap.Spec.Proxy.Htpasswd; ref != nil {
-		refs = append(refs, ref.Name)
+	if h := kap.Spec.Proxy.Htpasswd; h != nil {
+		if h.Name != "" {
+			refs = append(refs, h.Name)
+		}
+		for _, u := range h.Users {
+			refs = append(refs, u.PasswordSecret.Name)
+		}
 	}
 	return refs
 }
@@ -275,6 +316,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		Owns(&corev1.Service{}).
 		Owns(&corev1.ServiceAccount{}).
 		Owns(&corev1.ConfigMap{}, builder.OnlyMetadata).
+		Owns(&networkingv1.NetworkPolicy{}).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.requestsForSecret), builder.OnlyMetadata).
 		Watches(&apiextensionsv1.CustomResourceDefinition{}, handler.EnqueueRequestsFromMapFunc(r.requestsForCRD),
 			builder.OnlyMetadata, builder.WithPredicates(isOurCRD)).

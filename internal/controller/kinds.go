@@ -19,17 +19,32 @@ import (
 // the operator starts, or appear and disappear while it runs: a missing one
 // is reported in a condition, never a crash.
 var (
-	virtualServiceGVK = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"}
-	routeGVK          = schema.GroupVersionKind{Group: "route.openshift.io", Version: "v1", Kind: "Route"}
+	kialiGK               = render.KialiGVK.GroupKind()
+	virtualServiceGK      = schema.GroupKind{Group: "networking.istio.io", Kind: "VirtualService"}
+	routeGK               = schema.GroupKind{Group: "route.openshift.io", Kind: "Route"}
+	authorizationPolicyGK = schema.GroupKind{Group: "security.istio.io", Kind: "AuthorizationPolicy"}
+	peerAuthenticationGK  = schema.GroupKind{Group: "security.istio.io", Kind: "PeerAuthentication"}
 
-	optionalKinds = []schema.GroupVersionKind{render.KialiGVK, virtualServiceGVK, routeGVK}
+	// optionalKinds lists the versions the operator can write each kind as,
+	// preferred first. Istio serves its v1 APIs from 1.22 on; the Istio of
+	// OpenShift Service Mesh 2.x serves only v1beta1, whose fields for what
+	// we write are the same.
+	optionalKinds = map[schema.GroupKind][]string{
+		kialiGK:               {"v1alpha1"},
+		virtualServiceGK:      {"v1", "v1beta1"},
+		routeGK:               {"v1"},
+		authorizationPolicyGK: {"v1", "v1beta1"},
+		peerAuthenticationGK:  {"v1", "v1beta1"},
+	}
 
 	// crdNames are the CRDs of the optional kinds; a change to one of them
 	// re-runs every reconcile that may have been waiting for it.
 	crdNames = map[string]bool{
-		"kialis.kiali.io":                     true,
-		"virtualservices.networking.istio.io": true,
-		"routes.route.openshift.io":           true,
+		"kialis.kiali.io":                         true,
+		"virtualservices.networking.istio.io":     true,
+		"routes.route.openshift.io":               true,
+		"authorizationpolicies.security.istio.io": true,
+		"peerauthentications.security.istio.io":   true,
 	}
 
 	// coreKinds are always served; they are listed for pruning.
@@ -38,11 +53,23 @@ var (
 		{Version: "v1", Kind: "ConfigMap"},
 		{Version: "v1", Kind: "Service"},
 		{Group: "apps", Version: "v1", Kind: "Deployment"},
+		{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"},
 	}
 )
 
-// optionalWatches starts the watch on an optional kind the first time its CRD
-// is seen served, so that drift of those children is repaired too.
+// presence records, for one reconcile, the version each optional kind is
+// served at; a kind that is not served is absent.
+type presence map[schema.GroupKind]string
+
+func (p presence) served(gk schema.GroupKind) bool { return p[gk] != "" }
+
+// gvk is the served GroupVersionKind of an optional kind.
+func (p presence) gvk(gk schema.GroupKind) schema.GroupVersionKind {
+	return gk.WithVersion(p[gk])
+}
+
+// optionalWatches starts the watch on an optional kind the first time it is
+// seen served, so that drift of those children is repaired too.
 type optionalWatches struct {
 	mapper     meta.RESTMapper
 	cache      cache.Cache
@@ -52,25 +79,31 @@ type optionalWatches struct {
 	newObject func(schema.GroupVersionKind) (client.Object, error)
 
 	mu      sync.Mutex
-	started map[schema.GroupKind]bool
+	started map[schema.GroupVersionKind]bool
 }
 
-// served reports whether the API server serves gvk now. The REST mapper
-// re-reads discovery when asked for a kind it does not know, so a CRD
-// installed after start-up is found.
-func (w *optionalWatches) served(gvk schema.GroupVersionKind) (bool, error) {
-	_, err := w.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if meta.IsNoMatchError(err) {
-		return false, nil
+// servedVersion returns the first of versions the API server serves gk at,
+// or "". The REST mapper re-reads discovery when asked for a kind it does
+// not know, so a CRD installed after start-up is found.
+func (w *optionalWatches) servedVersion(gk schema.GroupKind, versions []string) (string, error) {
+	for _, v := range versions {
+		m, err := w.mapper.RESTMapping(gk, v)
+		if meta.IsNoMatchError(err) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		return m.GroupVersionKind.Version, nil
 	}
-	return err == nil, err
+	return "", nil
 }
 
 // ensure starts watching gvk once.
 func (w *optionalWatches) ensure(gvk schema.GroupVersionKind) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.started[gvk.GroupKind()] || w.controller == nil {
+	if w.started[gvk] || w.controller == nil {
 		return nil
 	}
 	obj, err := w.newObject(gvk)
@@ -81,27 +114,25 @@ func (w *optionalWatches) ensure(gvk schema.GroupVersionKind) error {
 		return err
 	}
 	if w.started == nil {
-		w.started = map[schema.GroupKind]bool{}
+		w.started = map[schema.GroupVersionKind]bool{}
 	}
-	w.started[gvk.GroupKind()] = true
+	w.started[gvk] = true
 	return nil
 }
 
-// presence records which optional kinds are served in one reconcile.
-type presence map[schema.GroupKind]bool
-
 func (r *Reconciler) detectKinds(ctx context.Context) (presence, error) {
 	p := presence{}
-	for _, gvk := range optionalKinds {
-		ok, err := r.watches.served(gvk)
+	for gk, versions := range optionalKinds {
+		v, err := r.watches.servedVersion(gk, versions)
 		if err != nil {
 			return nil, err
 		}
-		p[gvk.GroupKind()] = ok
-		if ok {
-			if err := r.watches.ensure(gvk); err != nil {
-				return nil, err
-			}
+		if v == "" {
+			continue
+		}
+		p[gk] = v
+		if err := r.watches.ensure(gk.WithVersion(v)); err != nil {
+			return nil, err
 		}
 	}
 	return p, nil

@@ -33,9 +33,33 @@ func TestSessionSecretValue(t *testing.T) {
 }
 
 func TestValidSessionSecret(t *testing.T) {
-	for n, want := range map[int]bool{0: false, 15: false, 16: true, 24: true, 32: true, 33: false, 44: false} {
-		if got := validSessionSecret(make([]byte, n)); got != want {
-			t.Errorf("%d bytes: %v, want %v", n, got, want)
+	for value, want := range map[string]bool{
+		// 32 alphanumeric characters decode (base64url) to 24 bytes: the
+		// generated secrets are AES-192 keys.
+		"0123456789abcdefABCDEFGHIJKLMNOP": true,
+		// 43 characters decode to 32 bytes.
+		"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY": true,
+		// Not base64: used as is.
+		"0123456789abcdef0123456789abcd/+": true,
+		"0123456789abcde/":                 true,
+		// 16 alphanumeric characters decode to 12 bytes.
+		"0123456789abcdef": false,
+		"too-short":        false,
+		// The classic mistake: echo adds a newline.
+		"0123456789abcdef0123456789abcd/+\n": false,
+		"":                                   false,
+	} {
+		if got := validSessionSecret([]byte(value)); got != want {
+			t.Errorf("%q: %v, want %v (%d bytes)", value, got, want, len(cookieSecretBytes([]byte(value))))
+		}
+	}
+	for i := 0; i < 100; i++ {
+		v, err := newSessionSecretValue()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !validSessionSecret(v) {
+			t.Fatalf("a generated secret is not usable: %d bytes", len(cookieSecretBytes(v)))
 		}
 	}
 }

@@ -20,22 +20,31 @@ const (
 	ConditionProxyAvailable  = "ProxyAvailable"
 	ConditionExposed         = "Exposed"
 	ConditionDegraded        = "Degraded"
+	ConditionMeshLocked      = "MeshLocked"
+	// ConditionHtpasswdBypassesSAR is True while htpasswd logins are on:
+	// oauth-proxy does not check the SubjectAccessReviews for those users.
+	ConditionHtpasswdBypassesSAR = "HtpasswdBypassesSAR"
 )
 
 // Condition reasons. They are part of the API: tools match on them.
 const (
-	ReasonReady                 = "Ready"
-	ReasonKialiApplied          = "KialiApplied"
-	ReasonKialiCRDMissing       = "KialiCRDMissing"
-	ReasonApplyFailed           = "ApplyFailed"
-	ReasonDeploymentAvailable   = "DeploymentAvailable"
-	ReasonDeploymentUnavailable = "DeploymentUnavailable"
-	ReasonDeploymentNotFound    = "DeploymentNotFound"
-	ReasonVirtualServiceApplied = "VirtualServiceApplied"
-	ReasonRouteApplied          = "RouteApplied"
-	ReasonIstioCRDMissing       = "IstioCRDMissing"
-	ReasonRouteCRDMissing       = "RouteCRDMissing"
-	ReasonReferencesValid       = "ReferencesValid"
+	ReasonReady                   = "Ready"
+	ReasonKialiApplied            = "KialiApplied"
+	ReasonKialiCRDMissing         = "KialiCRDMissing"
+	ReasonApplyFailed             = "ApplyFailed"
+	ReasonDeploymentAvailable     = "DeploymentAvailable"
+	ReasonDeploymentUnavailable   = "DeploymentUnavailable"
+	ReasonDeploymentNotFound      = "DeploymentNotFound"
+	ReasonVirtualServiceApplied   = "VirtualServiceApplied"
+	ReasonRouteApplied            = "RouteApplied"
+	ReasonIstioCRDMissing         = "IstioCRDMissing"
+	ReasonRouteCRDMissing         = "RouteCRDMissing"
+	ReasonReferencesValid         = "ReferencesValid"
+	ReasonLockedDown              = "LockedDown"
+	ReasonLockDownDisabled        = "LockDownDisabled"
+	ReasonIstioSecurityCRDMissing = "IstioSecurityCRDMissing"
+	ReasonHtpasswdConfigured      = "HtpasswdConfigured"
+	ReasonNoHtpasswd              = "NoHtpasswd"
 )
 
 // observation is what one reconcile saw, from which the status is computed.
@@ -63,7 +72,7 @@ func computeConditions(kap *meshv1alpha1.KialiAuthProxy, o *observation) []metav
 
 	var kiali metav1.Condition
 	switch {
-	case !o.kinds[render.KialiGVK.GroupKind()]:
+	case !o.kinds.served(kialiGK):
 		kiali = cond(ConditionKialiConfigured, false, ReasonKialiCRDMissing, fmt.Sprintf(
 			"The Kiali CRD (kialis.kiali.io) is not installed: install the Kiali operator (or OpenShift Service Mesh); Kiali %s/%s is created as soon as the CRD appears", n.Namespace, n.Kiali))
 	case o.applyErrors[render.ComponentKiali] != nil:
@@ -85,10 +94,10 @@ func computeConditions(kap *meshv1alpha1.KialiAuthProxy, o *observation) []metav
 
 	var exposed metav1.Condition
 	switch {
-	case kap.Spec.Exposure.Route != nil && !o.kinds[routeGVK.GroupKind()]:
+	case kap.Spec.Exposure.Route != nil && !o.kinds.served(routeGK):
 		exposed = cond(ConditionExposed, false, ReasonRouteCRDMissing,
 			"The OpenShift Route CRD (routes.route.openshift.io) is not served: this is not an OpenShift cluster; expose the proxy with spec.exposure.virtualService instead")
-	case kap.Spec.Exposure.Route == nil && !o.kinds[virtualServiceGVK.GroupKind()]:
+	case kap.Spec.Exposure.Route == nil && !o.kinds.served(virtualServiceGK):
 		exposed = cond(ConditionExposed, false, ReasonIstioCRDMissing,
 			"The Istio VirtualService CRD (virtualservices.networking.istio.io) is not installed: install Istio (or OpenShift Service Mesh); the VirtualService is created as soon as the CRD appears")
 	case o.applyErrors[render.ComponentExposure] != nil:
@@ -99,6 +108,29 @@ func computeConditions(kap *meshv1alpha1.KialiAuthProxy, o *observation) []metav
 	default:
 		exposed = cond(ConditionExposed, true, ReasonVirtualServiceApplied, fmt.Sprintf(
 			"VirtualService %s/%s serves %s on %s", n.Namespace, n.VirtualService, render.URL(kap), strings.Join(kap.Spec.Exposure.VirtualService.Gateways, ", ")))
+	}
+
+	var locked metav1.Condition
+	switch {
+	case !kap.Spec.LockDownEnabled():
+		locked = cond(ConditionMeshLocked, false, ReasonLockDownDisabled, fmt.Sprintf(
+			"spec.meshSecurity.lockDown is false: anyone who reaches Kiali %s/%s on port %d administers it without logging in; remove the setting to admit only the proxy",
+			n.Namespace, n.KialiInstance, render.KialiPort))
+	case !o.kinds.served(authorizationPolicyGK) || !o.kinds.served(peerAuthenticationGK):
+		locked = cond(ConditionMeshLocked, false, ReasonIstioSecurityCRDMissing,
+			"The Istio security CRDs (authorizationpolicies.security.istio.io, peerauthentications.security.istio.io) are not installed: Kiali cannot be locked down to the proxy until Istio is")
+	case o.applyErrors[render.ComponentLockDown] != nil:
+		locked = cond(ConditionMeshLocked, false, ReasonApplyFailed, fmt.Sprintf("Applying the lock-down policies failed: %v", o.applyErrors[render.ComponentLockDown]))
+	default:
+		locked = cond(ConditionMeshLocked, true, ReasonLockedDown, fmt.Sprintf(
+			"Only %s may reach Kiali on port %d: AuthorizationPolicy, STRICT PeerAuthentication and NetworkPolicy %s/%s",
+			n.ProxyPrincipal(kap.WithDefaults("").Spec.MeshSecurity.TrustDomain), render.KialiPort, n.Namespace, n.LockDown))
+	}
+
+	bypass := cond(ConditionHtpasswdBypassesSAR, false, ReasonNoHtpasswd, "Every user logs in through OpenShift and must pass the SubjectAccessReviews")
+	if kap.Spec.Proxy.Htpasswd != nil {
+		bypass = cond(ConditionHtpasswdBypassesSAR, true, ReasonHtpasswdConfigured,
+			"Users of the htpasswd file (spec.proxy.htpasswd) log in without the SubjectAccessReviews: oauth-proxy checks those only for OpenShift logins")
 	}
 
 	degraded := cond(ConditionDegraded, false, ReasonReferencesValid, "Every referenced Secret exists and is usable")
@@ -113,8 +145,8 @@ func computeConditions(kap *meshv1alpha1.KialiAuthProxy, o *observation) []metav
 	// Ready names the first thing in the way; a bad reference comes first,
 	// as it is usually why the rest is not ready either.
 	ready := cond(ConditionReady, true, ReasonReady, fmt.Sprintf("Kiali is served at %s through the oauth-proxy", render.URL(kap)))
-	for _, c := range []metav1.Condition{kiali, proxy, exposed} {
-		if c.Status != metav1.ConditionTrue {
+	for _, c := range []metav1.Condition{kiali, proxy, exposed, locked} {
+		if c.Status != metav1.ConditionTrue && c.Reason != ReasonLockDownDisabled {
 			ready = cond(ConditionReady, false, c.Reason, c.Type+": "+c.Message)
 			break
 		}
@@ -122,7 +154,7 @@ func computeConditions(kap *meshv1alpha1.KialiAuthProxy, o *observation) []metav
 	if degraded.Status == metav1.ConditionTrue {
 		ready = cond(ConditionReady, false, degraded.Reason, degraded.Type+": "+degraded.Message)
 	}
-	return []metav1.Condition{ready, kiali, proxy, exposed, degraded}
+	return []metav1.Condition{ready, kiali, proxy, exposed, locked, degraded, bypass}
 }
 
 // deploymentAvailability reads the Deployment's own Available condition,
@@ -132,8 +164,11 @@ func deploymentAvailability(d *appsv1.Deployment, cond func(string, bool, string
 	if d.Status.ObservedGeneration == 0 {
 		return cond(ConditionProxyAvailable, false, ReasonDeploymentUnavailable, fmt.Sprintf("Deployment %s has not been picked up by the Deployment controller yet", name))
 	}
-	if d.Status.ObservedGeneration < d.Generation {
-		return cond(ConditionProxyAvailable, false, ReasonDeploymentUnavailable, fmt.Sprintf("Deployment %s is rolling out a new version", name))
+	// A rollout keeps the old pods until new ones are ready (maxUnavailable
+	// 0), so the proxy stays available meanwhile: only the message says so.
+	rolling := ""
+	if d.Status.ObservedGeneration < d.Generation || d.Status.UpdatedReplicas < ptrOr(d.Spec.Replicas, 1) {
+		rolling = "; a new version is rolling out"
 	}
 	for _, c := range d.Status.Conditions {
 		if c.Type != appsv1.DeploymentAvailable {
@@ -141,7 +176,7 @@ func deploymentAvailability(d *appsv1.Deployment, cond func(string, bool, string
 		}
 		if c.Status == corev1.ConditionTrue {
 			return cond(ConditionProxyAvailable, true, ReasonDeploymentAvailable, fmt.Sprintf(
-				"Deployment %s has %d of %d replicas available", name, d.Status.AvailableReplicas, ptrOr(d.Spec.Replicas, 1)))
+				"Deployment %s has %d of %d replicas available%s", name, d.Status.AvailableReplicas, ptrOr(d.Spec.Replicas, 1), rolling))
 		}
 		return cond(ConditionProxyAvailable, false, ReasonDeploymentUnavailable, fmt.Sprintf("Deployment %s is not available: %s", name, c.Message))
 	}
@@ -155,13 +190,16 @@ func ptrOr(p *int32, def int32) int32 {
 	return *p
 }
 
-// newStatus is the status to write: the old one with every computed
-// condition set.
+// newStatus is the status to write.
 func newStatus(kap *meshv1alpha1.KialiAuthProxy, conds []metav1.Condition) meshv1alpha1.KialiAuthProxyStatus {
-	st := *kap.Status.DeepCopy()
-	st.ObservedGeneration = kap.Generation
-	st.URL = render.URL(kap)
+	st := meshv1alpha1.KialiAuthProxyStatus{ObservedGeneration: kap.Generation, URL: render.URL(kap)}
+	// Only the computed conditions are kept (a type this version no longer
+	// reports goes away); a condition whose status did not change keeps its
+	// transition time.
 	for _, c := range conds {
+		if old := meta.FindStatusCondition(kap.Status.Conditions, c.Type); old != nil && old.Status == c.Status {
+			c.LastTransitionTime = old.LastTransitionTime
+		}
 		meta.SetStatusCondition(&st.Conditions, c)
 	}
 	return st

@@ -34,7 +34,11 @@ func availableDeployment() *appsv1.Deployment {
 }
 
 func allServed() presence {
-	return presence{render.KialiGVK.GroupKind(): true, virtualServiceGVK.GroupKind(): true, routeGVK.GroupKind(): true}
+	p := presence{}
+	for gk, versions := range optionalKinds {
+		p[gk] = versions[0]
+	}
+	return p
 }
 
 func TestComputeConditions(t *testing.T) {
@@ -48,17 +52,50 @@ func TestComputeConditions(t *testing.T) {
 			name:   "everything in place",
 			mutate: func(*meshv1alpha1.KialiAuthProxy, *observation) {},
 			want: map[string]want{
-				ConditionReady:           {"True", ReasonReady},
-				ConditionKialiConfigured: {"True", ReasonKialiApplied},
-				ConditionProxyAvailable:  {"True", ReasonDeploymentAvailable},
-				ConditionExposed:         {"True", ReasonVirtualServiceApplied},
-				ConditionDegraded:        {"False", ReasonReferencesValid},
+				ConditionReady:               {"True", ReasonReady},
+				ConditionKialiConfigured:     {"True", ReasonKialiApplied},
+				ConditionProxyAvailable:      {"True", ReasonDeploymentAvailable},
+				ConditionExposed:             {"True", ReasonVirtualServiceApplied},
+				ConditionMeshLocked:          {"True", ReasonLockedDown},
+				ConditionDegraded:            {"False", ReasonReferencesValid},
+				ConditionHtpasswdBypassesSAR: {"False", ReasonNoHtpasswd},
+			},
+		},
+		{
+			name: "lock-down turned off: reported, but the user's choice does not block Ready",
+			mutate: func(k *meshv1alpha1.KialiAuthProxy, _ *observation) {
+				off := false
+				k.Spec.MeshSecurity = &meshv1alpha1.MeshSecuritySpec{LockDown: &off}
+			},
+			want: map[string]want{
+				ConditionMeshLocked: {"False", ReasonLockDownDisabled},
+				ConditionReady:      {"True", ReasonReady},
+			},
+		},
+		{
+			name: "Istio security CRDs missing",
+			mutate: func(_ *meshv1alpha1.KialiAuthProxy, o *observation) {
+				delete(o.kinds, authorizationPolicyGK)
+			},
+			want: map[string]want{
+				ConditionMeshLocked: {"False", ReasonIstioSecurityCRDMissing},
+				ConditionReady:      {"False", ReasonIstioSecurityCRDMissing},
+			},
+		},
+		{
+			name: "htpasswd logins skip the SubjectAccessReviews",
+			mutate: func(k *meshv1alpha1.KialiAuthProxy, _ *observation) {
+				k.Spec.Proxy.Htpasswd = &meshv1alpha1.HtpasswdSpec{Name: "htpasswd"}
+			},
+			want: map[string]want{
+				ConditionHtpasswdBypassesSAR: {"True", ReasonHtpasswdConfigured},
+				ConditionReady:               {"True", ReasonReady},
 			},
 		},
 		{
 			name: "Kiali CRD missing",
 			mutate: func(_ *meshv1alpha1.KialiAuthProxy, o *observation) {
-				o.kinds[render.KialiGVK.GroupKind()] = false
+				delete(o.kinds, kialiGK)
 			},
 			want: map[string]want{
 				ConditionReady:           {"False", ReasonKialiCRDMissing},
@@ -68,7 +105,7 @@ func TestComputeConditions(t *testing.T) {
 		{
 			name: "Istio CRD missing",
 			mutate: func(_ *meshv1alpha1.KialiAuthProxy, o *observation) {
-				o.kinds[virtualServiceGVK.GroupKind()] = false
+				delete(o.kinds, virtualServiceGK)
 			},
 			want: map[string]want{
 				ConditionReady:   {"False", ReasonIstioCRDMissing},
@@ -80,7 +117,7 @@ func TestComputeConditions(t *testing.T) {
 			mutate: func(k *meshv1alpha1.KialiAuthProxy, o *observation) {
 				k.Spec.Exposure.VirtualService = nil
 				k.Spec.Exposure.Route = &meshv1alpha1.RouteExposure{}
-				o.kinds[routeGVK.GroupKind()] = false
+				delete(o.kinds, routeGK)
 			},
 			want: map[string]want{ConditionExposed: {"False", ReasonRouteCRDMissing}},
 		},
@@ -95,9 +132,16 @@ func TestComputeConditions(t *testing.T) {
 			},
 		},
 		{
-			name: "Deployment rolling out",
+			name: "Deployment rolling out stays available",
 			mutate: func(_ *meshv1alpha1.KialiAuthProxy, o *observation) {
 				o.deployment.Generation = 3
+			},
+			want: map[string]want{ConditionProxyAvailable: {"True", ReasonDeploymentAvailable}},
+		},
+		{
+			name: "Deployment not picked up yet",
+			mutate: func(_ *meshv1alpha1.KialiAuthProxy, o *observation) {
+				o.deployment.Status = appsv1.DeploymentStatus{}
 			},
 			want: map[string]want{ConditionProxyAvailable: {"False", ReasonDeploymentUnavailable}},
 		},
@@ -135,8 +179,8 @@ func TestComputeConditions(t *testing.T) {
 			o := &observation{names: render.NamesFor(kap), kinds: allServed(), applyErrors: map[string]error{}, deployment: availableDeployment()}
 			tc.mutate(kap, o)
 			conds := computeConditions(kap, o)
-			if len(conds) != 5 {
-				t.Fatalf("%d conditions, want 5", len(conds))
+			if len(conds) != 7 {
+				t.Fatalf("%d conditions, want 7", len(conds))
 			}
 			got := map[string]metav1.Condition{}
 			for _, c := range conds {
@@ -154,6 +198,17 @@ func TestComputeConditions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestNewStatusDropsConditionsNoLongerComputed(t *testing.T) {
+	kap := testKAP()
+	kap.Status.Conditions = []metav1.Condition{{Type: "Obsolete", Status: metav1.ConditionTrue, Reason: "Old", Message: "from an older operator"}}
+	o := &observation{names: render.NamesFor(kap), kinds: allServed(), applyErrors: map[string]error{}, deployment: availableDeployment()}
+	for _, c := range newStatus(kap, computeConditions(kap, o)).Conditions {
+		if c.Type == "Obsolete" {
+			t.Fatal("a condition no longer computed was kept")
+		}
 	}
 }
 

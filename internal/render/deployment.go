@@ -117,15 +117,15 @@ func ProxyArgs(kap *meshv1alpha1.KialiAuthProxy, n Names, in Inputs) []string {
 		"-email-domain=*",
 		"-cookie-secret-file="+path.Join(sessionSecretMountDir, sessionSecretFile),
 	)
-	if c := p.Cookie; c != nil {
-		if c.Expire != nil {
-			args = append(args, "-cookie-expire="+c.Expire.Duration.String())
-		}
-		if c.Refresh != nil {
-			args = append(args, "-cookie-refresh="+c.Refresh.Duration.String())
-		}
-	}
-	if p.Htpasswd != nil {
+	args = append(args,
+		"-cookie-expire="+p.Cookie.Expire.Duration.String(),
+		// With a refresh the SubjectAccessReviews are checked again during a
+		// session, not only at login.
+		"-cookie-refresh="+p.Cookie.Refresh.Duration.String(),
+		"-cookie-samesite=lax",
+		"-cookie-secure=true",
+	)
+	if in.Htpasswd != nil {
 		args = append(args,
 			"-htpasswd-file="+path.Join(htpasswdMountDir, htpasswdFile),
 			"-display-htpasswd-form=false",
@@ -211,8 +211,8 @@ func proxyVolumes(kap *meshv1alpha1.KialiAuthProxy, n Names, in Inputs) ([]corev
 		{Name: volSessionSecret, MountPath: sessionSecretMountDir, ReadOnly: true},
 		{Name: volUpstreamCA, MountPath: upstreamCAMountDir, ReadOnly: true},
 	}
-	if p.Htpasswd != nil {
-		volumes = append(volumes, secretVolume(volHtpasswd, p.Htpasswd.Name, p.Htpasswd.Key, htpasswdFile))
+	if h := in.Htpasswd; h != nil {
+		volumes = append(volumes, secretVolume(volHtpasswd, h.Name, h.Key, htpasswdFile))
 		mounts = append(mounts, corev1.VolumeMount{Name: volHtpasswd, MountPath: htpasswdMountDir, ReadOnly: true})
 	}
 	if p.TLSEnabled() {

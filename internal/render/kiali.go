@@ -1,6 +1,9 @@
 package render
 
 import (
+	"strconv"
+	"strings"
+
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -30,13 +33,16 @@ func Kiali(kap *meshv1alpha1.KialiAuthProxy, n Names) *unstructured.Unstructured
 	for key, v := range k.PodAnnotations {
 		podAnnotations[key] = v
 	}
-	podAnnotations[SidecarInjectKey] = "true"
-	// Always written: Kiali v2 replaces, rather than merges, its default pod
-	// annotations with ours, and Kiali must not start before its sidecar
-	// can carry its calls to the API server and Prometheus.
-	podAnnotations[ProxyConfigAnnotation] = holdUntilProxyStartsJSON
 	setPath(spec, podAnnotations, "deployment", "pod_annotations")
-	setPath(spec, map[string]any{SidecarInjectKey: "true"}, "deployment", "pod_labels")
+	setPath(spec, map[string]any{}, "deployment", "pod_labels")
+	if kap.Spec.LockDownEnabled() && ingressCanBeDisabled(k) {
+		// Kiali is reached only through the proxy: no Route or Ingress of its
+		// own. Before v2.4 the Kiali operator fails on OpenShift when ingress
+		// is disabled (it waits for a Route that never comes), so older
+		// versions keep their default and rely on the lock-down policies,
+		// which refuse the router because it has no mesh identity.
+		setPath(spec, false, "deployment", "ingress", "enabled")
+	}
 	setPath(spec, n.Namespace, "deployment", "namespace")
 	if k.InstanceName != "" {
 		setPath(spec, k.InstanceName, "deployment", "instance_name")
@@ -102,8 +108,15 @@ func Kiali(kap *meshv1alpha1.KialiAuthProxy, n Names) *unstructured.Unstructured
 			mergeInto(spec, overrides)
 		}
 	}
-	// Whatever the overrides say, Kiali stays anonymous behind the proxy.
+	// Whatever the overrides say, Kiali stays anonymous behind the proxy,
+	// inside the mesh.
 	spec["auth"] = map[string]any{"strategy": "anonymous"}
+	for key, v := range MeshPodAnnotations() {
+		setPath(spec, v, "deployment", "pod_annotations", key)
+	}
+	for key, v := range MeshPodLabels(kap) {
+		setPath(spec, v, "deployment", "pod_labels", key)
+	}
 
 	u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
 	u.SetGroupVersionKind(KialiGVK)
@@ -111,6 +124,50 @@ func Kiali(kap *meshv1alpha1.KialiAuthProxy, n Names) *unstructured.Unstructured
 	u.SetNamespace(n.Namespace)
 	u.SetLabels(Labels(kap, ComponentKiali))
 	return u
+}
+
+// MeshPodAnnotations are the Kiali pod annotations the operator always
+// sets: injection, and holding Kiali until its sidecar is ready (Kiali must
+// not start before its sidecar can carry its calls to the API server and
+// Prometheus). Written whole on every render: Kiali v2 replaces, rather than
+// merges, its default pod annotations with the CR's.
+func MeshPodAnnotations() map[string]string {
+	return map[string]string{
+		SidecarInjectKey:      "true",
+		ProxyConfigAnnotation: holdUntilProxyStartsJSON,
+	}
+}
+
+// MeshPodLabels are the Kiali pod labels the operator always sets:
+// injection (upstream Istio reads the label, OpenShift Service Mesh 2.x the
+// annotation) and what the lock-down policies select Kiali by.
+func MeshPodLabels(kap *meshv1alpha1.KialiAuthProxy) map[string]string {
+	return map[string]string{
+		SidecarInjectKey: "true",
+		KialiPodLabel:    kap.Name,
+	}
+}
+
+// ingressCanBeDisabled reports whether the Kiali version is known to be
+// v2.4 or later. "default" and "v2.x" could be older, so they are not.
+func ingressCanBeDisabled(k *meshv1alpha1.KialiSpec) bool {
+	if k.Version == "latest" {
+		return true
+	}
+	v, ok := strings.CutPrefix(k.Version, "v")
+	if !ok {
+		return false
+	}
+	parts := strings.Split(v, ".")
+	major, err := strconv.Atoi(parts[0])
+	if err != nil || major < 2 {
+		return false
+	}
+	if major > 2 {
+		return true
+	}
+	minor, err := strconv.Atoi(parts[1])
+	return err == nil && minor >= 4
 }
 
 // setPath sets value at the nested keys, creating maps on the way.

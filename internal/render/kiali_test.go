@@ -87,3 +87,19 @@ func TestKialiStaysInTheMesh(t *testing.T) {
 		t.Errorf("pod annotations %v", ann)
 	}
 }
+
+func TestKialiOverridesCannotTakeKialiOutOfTheMesh(t *testing.T) {
+	kap := loadSample(t, "mesh_v1alpha1_kialiauthproxy.yaml")
+	kap.Spec.Kiali.Overrides = &apiextensionsv1.JSON{Raw: []byte(`{"deployment": {
+		"pod_annotations": {"sidecar.istio.io/inject": "false", "proxy.istio.io/config": "{}", "team": "a"},
+		"pod_labels": null}}`)}
+	spec := kialiSpec(t, kap)
+	ann := nested(t, spec, "deployment", "pod_annotations").(map[string]any)
+	if ann["sidecar.istio.io/inject"] != "true" || ann["proxy.istio.io/config"] != `{ "holdApplicationUntilProxyStarts": true }` || ann["team"] != "a" {
+		t.Errorf("pod annotations %v", ann)
+	}
+	labels := nested(t, spec, "deployment", "pod_labels").(map[string]any)
+	if labels["sidecar.istio.io/inject"] != "true" || labels[KialiPodLabel] != "kiali" {
+		t.Errorf("pod labels %v", labels)
+	}
+}

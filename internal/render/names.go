@@ -24,6 +24,11 @@ const (
 
 	// KialiPort is the port of the Kiali Service the proxy forwards to.
 	KialiPort = 20001
+	// KialiMetricsPort serves Kiali's own Prometheus metrics.
+	KialiMetricsPort = 9090
+	// IstioAgentPort is the sidecar agent's port: Istio rewrites the
+	// kubelet's probes to it and serves merged Prometheus metrics there.
+	IstioAgentPort = 15020
 
 	sessionSecretMountDir = "/etc/proxy/session"
 	htpasswdMountDir      = "/etc/proxy/htpasswd"
@@ -67,9 +72,16 @@ const (
 	PartOfValue    = "kiali-auth-proxy"
 
 	ComponentProxy         = "oauth-proxy"
+	ComponentLockDown      = "lock-down"
+	ComponentHtpasswd      = "htpasswd"
 	ComponentKiali         = "kiali"
 	ComponentExposure      = "exposure"
 	ComponentSessionSecret = "session-secret"
+
+	// KialiPodLabel is set on the Kiali pods (through the Kiali CR's
+	// deployment.pod_labels) to the KialiAuthProxy's name, so the lock-down
+	// policies select exactly this Kiali.
+	KialiPodLabel = "mesh.kialiauth.io/kiali"
 
 	// InputsChecksumAnnotation on the proxy pod template changes whenever a
 	// secret the proxy reads changes, so the pods roll and read it again.
@@ -87,6 +99,12 @@ type Names struct {
 	KialiInstance  string // Kiali Deployment and Service
 	VirtualService string
 	Route          string
+	// LockDown names the AuthorizationPolicy, PeerAuthentication and
+	// NetworkPolicy around Kiali.
+	LockDown string
+	// HtpasswdPrefix starts the names of generated htpasswd Secrets, which
+	// end in a fingerprint of their inputs.
+	HtpasswdPrefix string
 }
 
 // NamesFor decides the names for a KialiAuthProxy. With the object named
@@ -103,6 +121,8 @@ func NamesFor(kap *meshv1alpha1.KialiAuthProxy) Names {
 		KialiInstance:  kap.Spec.Kiali.KialiInstanceName(),
 		VirtualService: base + "-mesh",
 		Route:          base + "-oauth",
+		LockDown:       base + "-lockdown",
+		HtpasswdPrefix: base + "-htpasswd-",
 	}
 	if kap.Spec.Kiali.Name != "" {
 		n.Kiali = kap.Spec.Kiali.Name
@@ -124,6 +144,16 @@ func (n Names) ProxyFQDN() string {
 // KialiUpstream is the URL of the Kiali Service the proxy forwards to.
 func (n Names) KialiUpstream() string {
 	return fmt.Sprintf("https://%s.%s.svc.cluster.local:%d", n.KialiInstance, n.Namespace, KialiPort)
+}
+
+// ProxyPrincipal is the proxy's mTLS identity in the mesh.
+func (n Names) ProxyPrincipal(trustDomain string) string {
+	return fmt.Sprintf("%s/ns/%s/sa/%s", trustDomain, n.Namespace, n.Proxy)
+}
+
+// KialiSelector selects this KialiAuthProxy's Kiali pods.
+func KialiSelector(kap *meshv1alpha1.KialiAuthProxy) map[string]string {
+	return map[string]string{KialiPodLabel: kap.Name}
 }
 
 // OwnerLabels select every object made for one KialiAuthProxy; pruning

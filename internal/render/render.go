@@ -30,6 +30,10 @@ type Inputs struct {
 	// SessionSecret is where the proxy reads its cookie secret: the user's
 	// reference, or the Secret the controller generated.
 	SessionSecret SecretKey
+	// Htpasswd is where the proxy reads its htpasswd file: the user's
+	// Secret, or the one the controller built from spec.proxy.htpasswd.users.
+	// Nil without htpasswd.
+	Htpasswd *SecretKey
 	// InputsChecksum summarises the content of the secrets the proxy reads,
 	// so that a change rolls the proxy pods.
 	InputsChecksum string
@@ -52,6 +56,9 @@ func Render(kap *meshv1alpha1.KialiAuthProxy, in Inputs) []client.Object {
 	}
 	if d.Spec.Exposure.Route != nil {
 		objs = append(objs, Route(d, names))
+	}
+	if d.Spec.LockDownEnabled() {
+		objs = append(objs, AuthorizationPolicy(d, names), PeerAuthentication(d, names), NetworkPolicy(d, names))
 	}
 	sort.SliceStable(objs, func(i, j int) bool { return sortKey(objs[i]) < sortKey(objs[j]) })
 	return objs

@@ -25,7 +25,17 @@ func fixedInputs(kap *meshv1alpha1.KialiAuthProxy) Inputs {
 			session.Key = meshv1alpha1.DefaultSessionSecretKey
 		}
 	}
-	return Inputs{SessionSecret: session, InputsChecksum: "sha256:0123456789abcdef"}
+	in := Inputs{SessionSecret: session, InputsChecksum: "sha256:0123456789abcdef"}
+	if h := kap.Spec.Proxy.Htpasswd; h != nil {
+		in.Htpasswd = &SecretKey{Name: h.Name, Key: h.Key}
+		if h.Key == "" {
+			in.Htpasswd.Key = meshv1alpha1.DefaultHtpasswdKey
+		}
+		if len(h.Users) > 0 {
+			in.Htpasswd = &SecretKey{Name: NamesFor(kap).HtpasswdPrefix + "0123abcd", Key: meshv1alpha1.DefaultHtpasswdKey}
+		}
+	}
+	return in
 }
 
 func loadSample(t *testing.T, file string) *meshv1alpha1.KialiAuthProxy {

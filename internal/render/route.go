@@ -15,9 +15,11 @@ import (
 // CA that signed the listener's certificate); otherwise it terminates TLS
 // and forwards plain HTTP.
 func Route(kap *meshv1alpha1.KialiAuthProxy, n Names) *routev1.Route {
-	port, tls := ProxyHTTPPortName, routev1.TLSTerminationEdge
+	// The router resolves a named target port against the Service's
+	// endpoints, whose ports carry the Service port names.
+	port, tls := ServiceHTTPPortName, routev1.TLSTerminationEdge
 	if kap.Spec.Proxy.TLSEnabled() {
-		port, tls = ProxyHTTPSPortName, routev1.TLSTerminationReencrypt
+		port, tls = ServiceHTTPSPortName, routev1.TLSTerminationReencrypt
 	}
 	return &routev1.Route{
 		TypeMeta: metav1.TypeMeta{APIVersion: "route.openshift.io/v1", Kind: "Route"},

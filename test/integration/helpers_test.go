@@ -44,6 +44,18 @@ func reference(ns string) *meshv1alpha1.KialiAuthProxy {
 	return sample("mesh_v1alpha1_kialiauthproxy.yaml", ns)
 }
 
+// updateKAP changes a KialiAuthProxy, retrying when the operator's status
+// write got in between.
+func updateKAP(kap *meshv1alpha1.KialiAuthProxy, mutate func(*meshv1alpha1.KialiAuthProxy)) {
+	Eventually(func() error {
+		if err := k.Get(ctx, key(kap), kap); err != nil {
+			return err
+		}
+		mutate(kap)
+		return k.Update(ctx, kap)
+	}).Should(Succeed())
+}
+
 // createSecret creates a user's Secret.
 func createSecret(ns, name string, data map[string]string) *corev1.Secret {
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, StringData: data}

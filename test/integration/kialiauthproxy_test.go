@@ -8,10 +8,12 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	routev1 "github.com/openshift/api/route/v1"
-	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	istionetworking "istio.io/client-go/pkg/apis/networking/v1"
+	istiosecurity "istio.io/client-go/pkg/apis/security/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -65,7 +67,7 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			))
 			// Everything else is there already.
 			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-oauth"}, &appsv1.Deployment{})).To(Succeed())
-			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-mesh"}, &networkingv1.VirtualService{})).To(Succeed())
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-mesh"}, &istionetworking.VirtualService{})).To(Succeed())
 
 			_, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{Paths: []string{testbed.KialiCRD()}})
 			Expect(err).NotTo(HaveOccurred())
@@ -124,6 +126,10 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 				"-openshift-ca=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
 				"-email-domain=*",
 				"-cookie-secret-file=/etc/proxy/session/session_secret",
+				"-cookie-expire=23h0m0s",
+				"-cookie-refresh=1h0m0s",
+				"-cookie-samesite=lax",
+				"-cookie-secure=true",
 				"-htpasswd-file=/etc/proxy/htpasswd/htpasswd",
 				"-display-htpasswd-form=false",
 				"-tls-cert=/etc/tls/private/tls.crt",
@@ -183,7 +189,7 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 				"proxy.istio.io/config":   `{ "holdApplicationUntilProxyStarts": true }`,
 				"sidecar.istio.io/inject": "true",
 			}))
-			Expect(deployment["pod_labels"]).To(Equal(map[string]any{"sidecar.istio.io/inject": "true"}))
+			Expect(deployment["pod_labels"]).To(Equal(map[string]any{"sidecar.istio.io/inject": "true", render.KialiPodLabel: "kiali"}))
 			Expect(deployment).To(HaveKeyWithValue("view_only_mode", false))
 			Expect(deployment).To(HaveKeyWithValue("namespace", ns))
 			ext := spec["external_services"].(map[string]any)
@@ -201,8 +207,46 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			Expect(ext["tracing"]).To(Equal(map[string]any{"enabled": false}))
 		})
 
+		It("locks Kiali down so that only the proxy's identity reaches it", func() {
+			selector := map[string]string{render.KialiPodLabel: "kiali"}
+			ap := &istiosecurity.AuthorizationPolicy{}
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-lockdown"}, ap)).To(Succeed())
+			Expect(ap.Spec.Selector.MatchLabels).To(Equal(selector))
+			Expect(ap.Spec.Rules).To(HaveLen(2))
+			Expect(ap.Spec.Rules[0].From[0].Source.Principals).To(Equal([]string{"cluster.local/ns/" + ns + "/sa/kiali-oauth"}))
+			Expect(ap.Spec.Rules[0].To[0].Operation.Ports).To(Equal([]string{"20001"}))
+			Expect(ap.Spec.Rules[1].From).To(BeEmpty())
+			Expect(ap.Spec.Rules[1].To[0].Operation.Ports).To(Equal([]string{"9090"}))
+			expectControlledBy(ap, kap)
+
+			pa := &istiosecurity.PeerAuthentication{}
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-lockdown"}, pa)).To(Succeed())
+			Expect(pa.Spec.Selector.MatchLabels).To(Equal(selector))
+			Expect(pa.Spec.Mtls.Mode.String()).To(Equal("STRICT"))
+			expectControlledBy(pa, kap)
+
+			np := &networkingv1.NetworkPolicy{}
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-lockdown"}, np)).To(Succeed())
+			Expect(np.Spec.PodSelector.MatchLabels).To(Equal(selector))
+			Expect(np.Spec.Ingress[0].From[0].PodSelector.MatchLabels).To(Equal(render.ProxySelector(kap)))
+			Expect(np.Spec.Ingress[0].Ports[0].Port.IntValue()).To(Equal(20001))
+			expectControlledBy(np, kap)
+
+			// The proxy's pods carry what the NetworkPolicy admits.
+			d := &appsv1.Deployment{}
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-oauth"}, d)).To(Succeed())
+			for key, v := range np.Spec.Ingress[0].From[0].PodSelector.MatchLabels {
+				Expect(d.Spec.Template.Labels).To(HaveKeyWithValue(key, v))
+			}
+			Eventually(condition(kap, controller.ConditionMeshLocked)).Should(And(
+				HaveField("Status", metav1.ConditionTrue),
+				HaveField("Reason", controller.ReasonLockedDown),
+			))
+			Expect(condition(kap, controller.ConditionHtpasswdBypassesSAR)(Default)).To(HaveField("Status", metav1.ConditionTrue))
+		})
+
 		It("creates the VirtualService on the mesh gateway", func() {
-			vs := &networkingv1.VirtualService{}
+			vs := &istionetworking.VirtualService{}
 			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-mesh"}, vs)).To(Succeed())
 			Expect(vs.Spec.Hosts).To(Equal([]string{"kiali.mesh.apps.north.example.com"}))
 			Expect(vs.Spec.Gateways).To(Equal([]string{"istio-system/mesh-apps-gateway"}))
@@ -224,9 +268,9 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			Expect(k.Update(ctx, cm, client.FieldOwner("service-ca-operator"))).To(Succeed())
 
 			// A new generation makes the operator apply everything again.
-			Expect(k.Get(ctx, key(kap), kap)).To(Succeed())
-			kap.Spec.Kiali.ViewOnlyMode = ptr.To(true)
-			Expect(k.Update(ctx, kap)).To(Succeed())
+			updateKAP(kap, func(kap *meshv1alpha1.KialiAuthProxy) {
+				kap.Spec.Kiali.ViewOnlyMode = ptr.To(true)
+			})
 			Eventually(func(g Gomega) any {
 				kiali := kialiCR(ns, "kiali")
 				g.Expect(k.Get(ctx, key(kiali), kiali)).To(Succeed())
@@ -266,7 +310,7 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			for _, o := range objs {
 				Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-oauth"}, o)).To(Succeed())
 			}
-			objs = append(objs, &corev1.ConfigMap{}, &corev1.Secret{}, &networkingv1.VirtualService{}, kialiCR(ns, "kiali"))
+			objs = append(objs, &corev1.ConfigMap{}, &corev1.Secret{}, &istionetworking.VirtualService{}, kialiCR(ns, "kiali"))
 			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-cabundle"}, objs[3])).To(Succeed())
 			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-proxy"}, objs[4])).To(Succeed())
 			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-mesh"}, objs[5])).To(Succeed())
@@ -331,7 +375,7 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 				g.Expect(svc.UID).NotTo(Equal(oldUID))
 			}).Should(Succeed())
 
-			vs := &networkingv1.VirtualService{}
+			vs := &istionetworking.VirtualService{}
 			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-mesh"}, vs)).To(Succeed())
 			oldUID = vs.UID
 			Expect(k.Delete(ctx, vs)).To(Succeed())
@@ -374,9 +418,9 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			before := s.DeepCopy()
 
 			// New generations make the operator reconcile and roll out.
-			Expect(k.Get(ctx, key(kap), kap)).To(Succeed())
-			kap.Spec.Proxy.Replicas = ptr.To[int32](2)
-			Expect(k.Update(ctx, kap)).To(Succeed())
+			updateKAP(kap, func(kap *meshv1alpha1.KialiAuthProxy) {
+				kap.Spec.Proxy.Replicas = ptr.To[int32](2)
+			})
 			Eventually(func(g Gomega) {
 				d := &appsv1.Deployment{}
 				g.Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-oauth"}, d)).To(Succeed())
@@ -385,9 +429,9 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 
 			stopManager()
 			startManager()
-			Expect(k.Get(ctx, key(kap), kap)).To(Succeed())
-			kap.Spec.Proxy.Replicas = ptr.To[int32](1)
-			Expect(k.Update(ctx, kap)).To(Succeed())
+			updateKAP(kap, func(kap *meshv1alpha1.KialiAuthProxy) {
+				kap.Spec.Proxy.Replicas = ptr.To[int32](1)
+			})
 			Eventually(condition(kap, controller.ConditionExposed)).Should(HaveField("Status", metav1.ConditionTrue))
 
 			Expect(k.Get(ctx, key(s), s)).To(Succeed())
@@ -413,13 +457,13 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 		})
 
 		It("prunes what it no longer renders when the exposure changes", func() {
-			Expect(k.Get(ctx, key(kap), kap)).To(Succeed())
-			kap.Spec.Exposure.VirtualService = nil
-			kap.Spec.Exposure.Route = &meshv1alpha1.RouteExposure{}
-			Expect(k.Update(ctx, kap)).To(Succeed())
+			updateKAP(kap, func(kap *meshv1alpha1.KialiAuthProxy) {
+				kap.Spec.Exposure.VirtualService = nil
+				kap.Spec.Exposure.Route = &meshv1alpha1.RouteExposure{}
+			})
 
 			Eventually(func() bool {
-				err := k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-mesh"}, &networkingv1.VirtualService{})
+				err := k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-mesh"}, &istionetworking.VirtualService{})
 				return apierrors.IsNotFound(err)
 			}).Should(BeTrue())
 			route := &routev1.Route{}
@@ -430,7 +474,50 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			Expect(route.Spec.To.Name).To(Equal("kiali-oauth"))
 			Expect(route.Spec.TLS.Termination).To(Equal(routev1.TLSTerminationReencrypt))
 			expectControlledBy(route, kap)
+			// The router resolves a named target port against the Service's
+			// port names.
+			svc := &corev1.Service{}
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-oauth"}, svc)).To(Succeed())
+			Expect(svc.Spec.Ports).To(ContainElement(HaveField("Name", route.Spec.Port.TargetPort.String())))
 			Eventually(condition(kap, controller.ConditionExposed)).Should(HaveField("Reason", controller.ReasonRouteApplied))
+		})
+	})
+
+	Context("with the HTTPS listener turned off", func() {
+		It("removes what only the listener needed from the live objects", func() {
+			ns := newNamespace()
+			createHtpasswd(ns)
+			kap := reference(ns)
+			Expect(k.Create(ctx, kap)).To(Succeed())
+			Eventually(func(g Gomega) {
+				vs := &istionetworking.VirtualService{}
+				g.Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-mesh"}, vs)).To(Succeed())
+				g.Expect(vs.Spec.Tls).To(HaveLen(1))
+			}).Should(Succeed())
+
+			updateKAP(kap, func(kap *meshv1alpha1.KialiAuthProxy) {
+				kap.Spec.Proxy.TLS = &meshv1alpha1.ProxyTLSSpec{Enabled: ptr.To(false)}
+			})
+			Eventually(func(g Gomega) {
+				svc := &corev1.Service{}
+				g.Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-oauth"}, svc)).To(Succeed())
+				g.Expect(svc.Spec.Ports).To(HaveLen(1))
+				g.Expect(svc.Spec.Ports[0].Name).To(Equal("http-kiali-oauth"))
+				g.Expect(svc.Annotations).NotTo(HaveKey("service.beta.openshift.io/serving-cert-secret-name"))
+
+				vs := &istionetworking.VirtualService{}
+				g.Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-mesh"}, vs)).To(Succeed())
+				g.Expect(vs.Spec.Tls).To(BeEmpty())
+				g.Expect(vs.Spec.Http).To(HaveLen(1))
+
+				d := &appsv1.Deployment{}
+				g.Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-oauth"}, d)).To(Succeed())
+				args := d.Spec.Template.Spec.Containers[0].Args
+				g.Expect(args).To(ContainElement("-https-address="))
+				g.Expect(args).NotTo(ContainElement(HavePrefix("-tls-")))
+				g.Expect(d.Spec.Template.Spec.Volumes).NotTo(ContainElement(HaveField("Name", "serving-cert")))
+				g.Expect(d.Spec.Template.Spec.Containers[0].Ports).To(HaveLen(1))
+			}).Should(Succeed())
 		})
 	})
 
@@ -449,9 +536,9 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			Expect(d.Spec.Template.Spec.Volumes).To(ContainElement(HaveField("VolumeSource.Secret.SecretName", "my-session")))
 
 			// Trigger more reconciles.
-			Expect(k.Get(ctx, key(kap), kap)).To(Succeed())
-			kap.Spec.Proxy.Replicas = ptr.To[int32](2)
-			Expect(k.Update(ctx, kap)).To(Succeed())
+			updateKAP(kap, func(kap *meshv1alpha1.KialiAuthProxy) {
+				kap.Spec.Proxy.Replicas = ptr.To[int32](2)
+			})
 			Eventually(condition(kap, controller.ConditionExposed)).Should(HaveField("Status", metav1.ConditionTrue))
 
 			for _, s := range []*corev1.Secret{htpasswd, session} {
@@ -498,7 +585,8 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 		It("reports a session secret of the wrong length without printing it", func() {
 			ns := newNamespace()
 			createHtpasswd(ns)
-			value := "too-short-and-secret"
+			// Not base64, so oauth-proxy takes its 13 bytes as they are.
+			value := "short+secret!"
 			createSecret(ns, "short", map[string]string{"session_secret": value})
 			kap := reference(ns)
 			kap.Spec.Proxy.SessionSecret = &meshv1alpha1.SecretKeyReference{Name: "short"}
@@ -506,7 +594,7 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			Eventually(condition(kap, controller.ConditionDegraded)).Should(And(
 				HaveField("Status", metav1.ConditionTrue),
 				HaveField("Reason", controller.ReasonSessionSecretInvalid),
-				HaveField("Message", And(ContainSubstring("holds 20 bytes"), Not(ContainSubstring(value)))),
+				HaveField("Message", And(ContainSubstring("this one gives 13"), Not(ContainSubstring(value)))),
 			))
 		})
 	})
@@ -542,7 +630,7 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			}, "spec.kiali.podAnnotations must not set sidecar.istio.io/inject"),
 			Entry("a cookie refresh not shorter than the expiry", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Proxy.Cookie = &meshv1alpha1.CookieSpec{Expire: &metav1.Duration{Duration: 3600e9}, Refresh: &metav1.Duration{Duration: 7200e9}}
-			}, "spec.proxy.cookie.refresh must be shorter than spec.proxy.cookie.expire"),
+			}, "spec.proxy.cookie.refresh must be shorter than spec.proxy.cookie.expire (defaults: refresh 1h, expire 23h)"),
 			Entry("a SubjectAccessReview without a verb", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Proxy.SubjectAccessReviews = []meshv1alpha1.SubjectAccessReview{{Resource: "pods"}}
 			}, "spec.proxy.subjectAccessReviews[0].verb: Invalid value: \"\": spec.proxy.subjectAccessReviews[0].verb in body should be at least 1 chars long"),
@@ -556,7 +644,24 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			Entry("an extra argument that is not a flag", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Proxy.ExtraArgs = []string{"upstream=x"} },
 				"spec.proxy.extraArgs[0] in body should match"),
 			Entry("an invalid image reference", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Proxy.Image = "quay.io/oauth proxy" },
-				"spec.proxy.image in body should match"),
+				`spec.proxy.image: Invalid value: "quay.io/oauth proxy": spec.proxy.image must be an image reference such as quay.io/openshift/origin-oauth-proxy:4.18 or registry/name@sha256:<digest>`),
+			Entry("an image tag with a slash", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Proxy.Image = "quay.io/oauth-proxy:4.18/x" },
+				"spec.proxy.image must be an image reference"),
+			Entry("an extra argument overriding a managed flag", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Proxy.ExtraArgs = []string{"-skip-provider-button", "--upstream=http://elsewhere:8080"}
+			}, "spec.proxy.extraArgs: Invalid value: spec.proxy.extraArgs must not set a flag the operator manages: use the matching spec.proxy field"),
+			Entry("an extra argument turning off basic-auth passing", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Proxy.ExtraArgs = []string{"-pass-basic-auth=false"}
+			}, "spec.proxy.extraArgs must not set -pass-basic-auth: it decides whether an htpasswd user's password is forwarded to Kiali"),
+			Entry("an htpasswd Secret and users at once", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Proxy.Htpasswd.Users = []meshv1alpha1.HtpasswdUser{{Name: "admin", PasswordSecret: meshv1alpha1.SecretKeyReference{Name: "pw"}}}
+			}, "spec.proxy.htpasswd needs exactly one of name (an htpasswd Secret) or users"),
+			Entry("a cookie refresh longer than the default expiry", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Proxy.Cookie = &meshv1alpha1.CookieSpec{Refresh: &metav1.Duration{Duration: 48 * 3600e9}}
+			}, "spec.proxy.cookie.refresh must be shorter than spec.proxy.cookie.expire (defaults: refresh 1h, expire 23h)"),
+			Entry("a trust domain that is not a DNS name", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.MeshSecurity = &meshv1alpha1.MeshSecuritySpec{TrustDomain: "Cluster Local"}
+			}, "spec.meshSecurity.trustDomain must be a lowercase DNS name such as cluster.local"),
 			Entry("a name too long to derive object names from", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Name = strings.Repeat("k", 41)
 			}, "metadata.name must be at most 40 characters"),

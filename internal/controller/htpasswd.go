@@ -1,0 +1,112 @@
+package controller
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/bcrypt"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
+)
+
+// htpasswdUserField names where a user's password comes from, for messages.
+func htpasswdUserField(user string) string {
+	return fmt.Sprintf("the password of htpasswd user %q (spec.proxy.htpasswd.users)", user)
+}
+
+// ensureHtpasswd returns the Secret holding the htpasswd file built from
+// spec.proxy.htpasswd.users, creating it when the passwords changed.
+//
+// The Secret is immutable and named after a fingerprint of the password
+// Secrets' identities and versions (never of the passwords themselves), so
+// the bcrypt hashes, which are salted and so differ on every run, are
+// computed only when a password Secret changes, and a new file rolls the
+// proxy's pods through the changed volume. Older files are pruned after the
+// Deployment moved on.
+func (r *Reconciler) ensureHtpasswd(ctx context.Context, kap, d *meshv1alpha1.KialiAuthProxy, names render.Names) (*render.SecretKey, []problem, error) {
+	users := d.Spec.Proxy.Htpasswd.Users
+	fingerprint := sha256.New()
+	passwords := make([][]byte, len(users))
+	var problems []problem
+	for i, u := range users {
+		s := &corev1.Secret{}
+		ref := u.PasswordSecret
+		err := r.SecretReader.Get(ctx, types.NamespacedName{Namespace: kap.Namespace, Name: ref.Name}, s)
+		if apierrors.IsNotFound(err) {
+			problems = append(problems, problem{ReasonSecretNotFound, fmt.Sprintf(
+				"Secret %s/%s holding %s does not exist: create it with the key %q", kap.Namespace, ref.Name, htpasswdUserField(u.Name), ref.Key)})
+			continue
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading Secret %s/%s: %w", kap.Namespace, ref.Name, err)
+		}
+		v := s.Data[ref.Key]
+		if len(v) == 0 {
+			problems = append(problems, problem{ReasonSecretKeyMissing, fmt.Sprintf(
+				"Secret %s/%s holding %s has no key %q, or it is empty", kap.Namespace, ref.Name, htpasswdUserField(u.Name), ref.Key)})
+			continue
+		}
+		passwords[i] = v
+		fmt.Fprintf(fingerprint, "%s\x00%s\x00%s\x00%s\x00%s\n", u.Name, ref.Name, ref.Key, s.UID, s.ResourceVersion)
+	}
+	if len(problems) > 0 {
+		// Without every password the file cannot be built; password logins
+		// are off until the Secrets are fixed, OpenShift logins go on.
+		return nil, problems, nil
+	}
+	name := names.HtpasswdPrefix + hex.EncodeToString(fingerprint.Sum(nil))[:10]
+	ref := &render.SecretKey{Name: name, Key: meshv1alpha1.DefaultHtpasswdKey}
+
+	err := r.SecretReader.Get(ctx, types.NamespacedName{Namespace: kap.Namespace, Name: name}, &corev1.Secret{})
+	if err == nil {
+		return ref, nil, nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return nil, nil, fmt.Errorf("reading Secret %s/%s: %w", kap.Namespace, name, err)
+	}
+	var file strings.Builder
+	for i, u := range users {
+		// Go's bcrypt writes the $2a$ prefix, which oauth-proxy accepts
+		// (it rejects $2b$).
+		hash, err := bcrypt.GenerateFromPassword(passwords[i], bcrypt.DefaultCost)
+		if err != nil {
+			return nil, nil, fmt.Errorf("hashing the password of htpasswd user %q: %w", u.Name, err)
+		}
+		fmt.Fprintf(&file, "%s:%s\n", u.Name, hash)
+	}
+	immutable := true
+	secret := &corev1.Secret{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      name,
+			Namespace: kap.Namespace,
+			Labels:    render.Labels(kap, render.ComponentHtpasswd),
+		},
+		Type:      corev1.SecretTypeOpaque,
+		Immutable: &immutable,
+		Data:      map[string][]byte{meshv1alpha1.DefaultHtpasswdKey: []byte(file.String())},
+	}
+	if err := controllerutil.SetControllerReference(kap, secret, r.Scheme); err != nil {
+		return nil, nil, err
+	}
+	if _, err := r.Applier.CreateIfAbsent(ctx, secret); err != nil {
+		return nil, nil, err
+	}
+	return ref, nil, nil
+}
+
+// htpasswdLabels select the htpasswd Secrets generated for a KialiAuthProxy.
+func htpasswdLabels(kap *meshv1alpha1.KialiAuthProxy) map[string]string {
+	l := render.OwnerLabels(kap)
+	l[render.LabelComponent] = render.ComponentHtpasswd
+	return l
+}

@@ -1,0 +1,44 @@
+package render
+
+import (
+	"strconv"
+
+	securityapi "istio.io/api/security/v1"
+	typeapi "istio.io/api/type/v1beta1"
+	securityv1 "istio.io/client-go/pkg/apis/security/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+)
+
+// AuthorizationPolicy admits only the proxy to Kiali. Kiali runs with the
+// anonymous strategy: whoever reaches port 20001 administers the mesh
+// console, so the only principal allowed there is the proxy's mTLS identity.
+// Kiali's metrics port (9090) stays open to any source: it serves Prometheus
+// metrics, no console or API. The kubelet's probes are not affected: Istio
+// rewrites them to the sidecar agent, which calls Kiali over localhost.
+func AuthorizationPolicy(kap *meshv1alpha1.KialiAuthProxy, n Names) *securityv1.AuthorizationPolicy {
+	ap := &securityv1.AuthorizationPolicy{
+		TypeMeta: metav1.TypeMeta{APIVersion: "security.istio.io/v1", Kind: "AuthorizationPolicy"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      n.LockDown,
+			Namespace: n.Namespace,
+			Labels:    Labels(kap, ComponentLockDown),
+		},
+	}
+	spec := &ap.Spec
+	spec.Selector = &typeapi.WorkloadSelector{MatchLabels: KialiSelector(kap)}
+	spec.Action = securityapi.AuthorizationPolicy_ALLOW
+	spec.Rules = []*securityapi.Rule{
+		{
+			From: []*securityapi.Rule_From{{Source: &securityapi.Source{
+				Principals: []string{n.ProxyPrincipal(kap.Spec.MeshSecurity.TrustDomain)},
+			}}},
+			To: []*securityapi.Rule_To{{Operation: &securityapi.Operation{Ports: []string{strconv.Itoa(KialiPort)}}}},
+		},
+		{
+			To: []*securityapi.Rule_To{{Operation: &securityapi.Operation{Ports: []string{strconv.Itoa(KialiMetricsPort)}}}},
+		},
+	}
+	return ap
+}
