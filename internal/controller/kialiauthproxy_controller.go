@@ -228,7 +228,8 @@ func (r *Reconciler) recordTransitions(kap *meshv1alpha1.KialiAuthProxy, conds [
 			continue
 		}
 		good := c.Status == metav1.ConditionTrue
-		if c.Type == ConditionDegraded {
+		if c.Type == ConditionDegraded || c.Type == ConditionHtpasswdBypassesSAR {
+			// True is the bad news for these.
 			good = !good
 		}
 		if old == nil && good {

@@ -16,12 +16,42 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/yaml"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
+
+// installKialiCRD installs the Kiali CRD fixture (again: installing is
+// idempotent).
+func installKialiCRD() {
+	_, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{Paths: []string{testbed.KialiCRD()}})
+	Expect(err).NotTo(HaveOccurred())
+}
+
+// reconcileCount is how many reconciles the KialiAuthProxy controller ran,
+// from controller-runtime's metrics.
+func reconcileCount() float64 {
+	families, err := ctrlmetrics.Registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() != "controller_runtime_reconcile_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "controller" && l.GetValue() == "kialiauthproxy" {
+					total += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return total
+}
 
 // newNamespace creates a namespace of its own for one spec.
 func newNamespace() string {

@@ -4,12 +4,14 @@ package integration
 
 import (
 	"context"
+	"io"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"go.uber.org/zap/zapcore"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -32,6 +34,8 @@ var (
 	mgrDone   chan struct{}
 	// reconciler is the running manager's reconciler.
 	reconciler atomic.Pointer[controller.Reconciler]
+	// operatorLog holds everything the operator logged.
+	operatorLog = &syncBuffer{}
 )
 
 func TestIntegration(t *testing.T) {
@@ -43,7 +47,8 @@ func TestIntegration(t *testing.T) {
 }
 
 var _ = BeforeSuite(func() {
-	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	// Debug level: the secret-hygiene check reads everything logged.
+	logf.SetLogger(zap.New(zap.WriteTo(io.MultiWriter(GinkgoWriter, operatorLog)), zap.UseDevMode(true), zap.Level(zapcore.DebugLevel)))
 	ctx = context.Background()
 
 	var err error
