@@ -55,6 +55,13 @@ envtest: ## Provide kube-apiserver and etcd for the local control plane (built o
 test: manifests generate fmt vet kustomize tools ## Run every test: unit, golden and envtest integration.
 	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go test ./... -count=1 $(GOTEST_FLAGS)
 
+FUZZTIME ?= 30s
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 30s); failures land in testdata/fuzz.
+	go test ./internal/render -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s
+	go test ./internal/render -run '^$$' -fuzz '^FuzzProxyArgs$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s
+
 .PHONY: update-golden
 update-golden: ## Rewrite the render golden files from the current code.
 	go test ./internal/render/... -update

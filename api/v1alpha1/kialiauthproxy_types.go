@@ -128,6 +128,8 @@ type KialiSpec struct {
 	// Kiali in the mesh (sidecar.istio.io/inject and proxy.istio.io/config)
 	// are always set by the operator and cannot be given here.
 	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$'))",message="spec.kiali.podAnnotations keys must be annotation names such as example.com/team"
 	// +kubebuilder:validation:XValidation:rule="!('sidecar.istio.io/inject' in self)",message="spec.kiali.podAnnotations must not set sidecar.istio.io/inject: Kiali is always injected so that only the proxy can reach it"
 	// +kubebuilder:validation:XValidation:rule="!('proxy.istio.io/config' in self)",message="spec.kiali.podAnnotations must not set proxy.istio.io/config: the operator sets it to hold Kiali until its sidecar is ready"
 	PodAnnotations map[string]string `json:"podAnnotations,omitempty"`

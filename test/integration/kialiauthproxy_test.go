@@ -631,6 +631,9 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			Entry("a pod annotation that would take Kiali out of the mesh", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Kiali.PodAnnotations = map[string]string{"sidecar.istio.io/inject": "false"}
 			}, "spec.kiali.podAnnotations must not set sidecar.istio.io/inject"),
+			Entry("a pod annotation that is not an annotation name", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Kiali.PodAnnotations = map[string]string{"my team": "a"}
+			}, "spec.kiali.podAnnotations keys must be annotation names such as example.com/team"),
 			Entry("a cookie refresh not shorter than the expiry", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Proxy.Cookie = &meshv1alpha1.CookieSpec{Expire: &metav1.Duration{Duration: 3600e9}, Refresh: &metav1.Duration{Duration: 7200e9}}
 			}, "spec.proxy.cookie.refresh must be shorter than spec.proxy.cookie.expire (defaults: refresh 1h, expire 23h)"),
