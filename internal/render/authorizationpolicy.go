@@ -19,12 +19,8 @@ import (
 // rewrites them to the sidecar agent, which calls Kiali over localhost.
 func AuthorizationPolicy(kap *meshv1alpha1.KialiAuthProxy, n Names) *securityv1.AuthorizationPolicy {
 	ap := &securityv1.AuthorizationPolicy{
-		TypeMeta: metav1.TypeMeta{APIVersion: "security.istio.io/v1", Kind: "AuthorizationPolicy"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      n.LockDown,
-			Namespace: n.Namespace,
-			Labels:    Labels(kap, ComponentLockDown),
-		},
+		TypeMeta:   metav1.TypeMeta{APIVersion: "security.istio.io/v1", Kind: "AuthorizationPolicy"},
+		ObjectMeta: objectMeta(kap, n, n.LockDown, ComponentLockDown),
 	}
 	spec := &ap.Spec
 	spec.Selector = &typeapi.WorkloadSelector{MatchLabels: KialiSelector(kap)}

@@ -13,15 +13,10 @@ import (
 // to the service CA operator, and applying no data means never owning, and so
 // never clearing, the injected key.
 func CABundle(kap *meshv1alpha1.KialiAuthProxy, n Names) *corev1.ConfigMap {
-	return &corev1.ConfigMap{
-		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      n.CABundle,
-			Namespace: n.Namespace,
-			Labels:    Labels(kap, ComponentProxy),
-			Annotations: map[string]string{
-				InjectCABundleAnnotation: "true",
-			},
-		},
+	cm := &corev1.ConfigMap{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: objectMeta(kap, n, n.CABundle, ComponentProxy),
 	}
+	cm.Annotations = map[string]string{InjectCABundleAnnotation: "true"}
+	return cm
 }

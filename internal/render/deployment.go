@@ -33,12 +33,8 @@ func Deployment(kap *meshv1alpha1.KialiAuthProxy, n Names, in Inputs) *appsv1.De
 
 	volumes, mounts := proxyVolumes(kap, n, in)
 	return &appsv1.Deployment{
-		TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      n.Proxy,
-			Namespace: n.Namespace,
-			Labels:    Labels(kap, ComponentProxy),
-		},
+		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+		ObjectMeta: objectMeta(kap, n, n.Proxy, ComponentProxy),
 		Spec: appsv1.DeploymentSpec{
 			Replicas: p.Replicas,
 			Selector: &metav1.LabelSelector{MatchLabels: ProxySelector(kap)},

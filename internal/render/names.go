@@ -3,6 +3,8 @@ package render
 import (
 	"fmt"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 )
 
@@ -173,6 +175,11 @@ func Labels(kap *meshv1alpha1.KialiAuthProxy, component string) map[string]strin
 	l[LabelPartOf] = PartOfValue
 	l[LabelComponent] = component
 	return l
+}
+
+// objectMeta is the metadata of one object made for kap.
+func objectMeta(kap *meshv1alpha1.KialiAuthProxy, n Names, name, component string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: n.Namespace, Labels: Labels(kap, component)}
 }
 
 // ProxySelector selects the proxy's pods. It must never change: a

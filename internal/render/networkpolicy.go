@@ -21,12 +21,8 @@ func NetworkPolicy(kap *meshv1alpha1.KialiAuthProxy, n Names) *networkingv1.Netw
 		return networkingv1.NetworkPolicyPort{Protocol: tcp, Port: ptr.To(intstr.FromInt(p))}
 	}
 	return &networkingv1.NetworkPolicy{
-		TypeMeta: metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      n.LockDown,
-			Namespace: n.Namespace,
-			Labels:    Labels(kap, ComponentLockDown),
-		},
+		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
+		ObjectMeta: objectMeta(kap, n, n.LockDown, ComponentLockDown),
 		Spec: networkingv1.NetworkPolicySpec{
 			PodSelector: metav1.LabelSelector{MatchLabels: KialiSelector(kap)},
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},

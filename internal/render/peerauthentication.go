@@ -15,12 +15,8 @@ import (
 // The metrics port accepts plain text too, for a Prometheus outside the mesh.
 func PeerAuthentication(kap *meshv1alpha1.KialiAuthProxy, n Names) *securityv1.PeerAuthentication {
 	pa := &securityv1.PeerAuthentication{
-		TypeMeta: metav1.TypeMeta{APIVersion: "security.istio.io/v1", Kind: "PeerAuthentication"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      n.LockDown,
-			Namespace: n.Namespace,
-			Labels:    Labels(kap, ComponentLockDown),
-		},
+		TypeMeta:   metav1.TypeMeta{APIVersion: "security.istio.io/v1", Kind: "PeerAuthentication"},
+		ObjectMeta: objectMeta(kap, n, n.LockDown, ComponentLockDown),
 	}
 	spec := &pa.Spec
 	spec.Selector = &typeapi.WorkloadSelector{MatchLabels: KialiSelector(kap)}

@@ -22,12 +22,8 @@ func Route(kap *meshv1alpha1.KialiAuthProxy, n Names) *routev1.Route {
 		port, tls = ServiceHTTPSPortName, routev1.TLSTerminationReencrypt
 	}
 	return &routev1.Route{
-		TypeMeta: metav1.TypeMeta{APIVersion: "route.openshift.io/v1", Kind: "Route"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      n.Route,
-			Namespace: n.Namespace,
-			Labels:    Labels(kap, ComponentExposure),
-		},
+		TypeMeta:   metav1.TypeMeta{APIVersion: "route.openshift.io/v1", Kind: "Route"},
+		ObjectMeta: objectMeta(kap, n, n.Route, ComponentExposure),
 		Spec: routev1.RouteSpec{
 			Host: kap.Spec.Exposure.Host,
 			To:   routev1.RouteTargetReference{Kind: "Service", Name: n.Proxy, Weight: ptr.To[int32](100)},

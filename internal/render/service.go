@@ -14,12 +14,8 @@ import (
 // Secret, is for clients outside the mesh and TLS passthrough.
 func Service(kap *meshv1alpha1.KialiAuthProxy, n Names) *corev1.Service {
 	svc := &corev1.Service{
-		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      n.Proxy,
-			Namespace: n.Namespace,
-			Labels:    Labels(kap, ComponentProxy),
-		},
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: objectMeta(kap, n, n.Proxy, ComponentProxy),
 		Spec: corev1.ServiceSpec{
 			Selector: ProxySelector(kap),
 			Ports: []corev1.ServicePort{{

@@ -11,17 +11,12 @@ import (
 // is an OAuth client; the redirect URI annotation tells the OAuth server
 // where it may send users back to after login.
 func ServiceAccount(kap *meshv1alpha1.KialiAuthProxy, n Names) *corev1.ServiceAccount {
-	return &corev1.ServiceAccount{
-		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      n.Proxy,
-			Namespace: n.Namespace,
-			Labels:    Labels(kap, ComponentProxy),
-			Annotations: map[string]string{
-				OAuthRedirectAnnotation: URL(kap),
-			},
-		},
+	sa := &corev1.ServiceAccount{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+		ObjectMeta: objectMeta(kap, n, n.Proxy, ComponentProxy),
 	}
+	sa.Annotations = map[string]string{OAuthRedirectAnnotation: URL(kap)}
+	return sa
 }
 
 // URL is where users open Kiali.

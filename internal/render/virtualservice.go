@@ -17,12 +17,8 @@ import (
 func VirtualService(kap *meshv1alpha1.KialiAuthProxy, n Names) *networkingv1.VirtualService {
 	host := kap.Spec.Exposure.Host
 	vs := &networkingv1.VirtualService{
-		TypeMeta: metav1.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "VirtualService"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      n.VirtualService,
-			Namespace: n.Namespace,
-			Labels:    Labels(kap, ComponentExposure),
-		},
+		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "VirtualService"},
+		ObjectMeta: objectMeta(kap, n, n.VirtualService, ComponentExposure),
 	}
 	spec := &vs.Spec
 	*spec = networkingapi.VirtualService{

@@ -640,6 +640,9 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			Entry("a SubjectAccessReview without a verb", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Proxy.SubjectAccessReviews = []meshv1alpha1.SubjectAccessReview{{Resource: "pods"}}
 			}, "spec.proxy.subjectAccessReviews[0].verb: Invalid value: \"\": spec.proxy.subjectAccessReviews[0].verb in body should be at least 1 chars long"),
+			Entry("a SubjectAccessReview without a resource", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Proxy.SubjectAccessReviews = []meshv1alpha1.SubjectAccessReview{{Verb: "get"}}
+			}, "spec.proxy.subjectAccessReviews[0].resource: Invalid value: \"\": spec.proxy.subjectAccessReviews[0].resource in body should be at least 1 chars long"),
 			Entry("a Prometheus URL that is not a URL", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Kiali.Prometheus.URL = "prometheus:9090 please"
 			}, "spec.kiali.prometheus.url must be an http or https URL"),
