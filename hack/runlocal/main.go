@@ -180,14 +180,15 @@ func printResult(ctx context.Context, c client.Client, kap *meshv1alpha1.KialiAu
 		"NAME", "READY", "URL", "AGE", kap.Name, ready.Status, kap.Status.URL, age)
 	fmt.Println("\n==> conditions")
 	for _, cond := range kap.Status.Conditions {
-		fmt.Printf("%-16s %-6s %-24s %s\n", cond.Type, cond.Status, cond.Reason, cond.Message)
+		fmt.Printf("%-20s %-6s %-24s %s\n", cond.Type, cond.Status, cond.Reason, cond.Message)
 	}
 	fmt.Println("\n(no nodes run in the local control plane, so the proxy Deployment never becomes available and Ready stays False with ProxyAvailable)")
 
 	fmt.Println("\n==> objects the operator made")
 	var docs []byte
 	for _, gvk := range []string{"v1/ServiceAccount", "v1/ConfigMap", "v1/Secret", "v1/Service", "apps/v1/Deployment",
-		"kiali.io/v1alpha1/Kiali", "networking.istio.io/v1/VirtualService", "route.openshift.io/v1/Route"} {
+		"kiali.io/v1alpha1/Kiali", "networking.istio.io/v1/VirtualService", "route.openshift.io/v1/Route",
+		"security.istio.io/v1/AuthorizationPolicy", "security.istio.io/v1/PeerAuthentication", "networking.k8s.io/v1/NetworkPolicy"} {
 		list := &unstructured.UnstructuredList{}
 		list.SetAPIVersion(filepath.Dir(gvk))
 		list.SetKind(filepath.Base(gvk) + "List")
@@ -196,10 +197,13 @@ func printResult(ctx context.Context, c client.Client, kap *meshv1alpha1.KialiAu
 			return err
 		}
 		for _, item := range list.Items {
-			fmt.Printf("%-16s %s/%s\n", item.GetKind(), item.GetNamespace(), item.GetName())
+			fmt.Printf("%-20s %s/%s\n", item.GetKind(), item.GetNamespace(), item.GetName())
 			if item.GetKind() == "Secret" {
-				// Print where the session secret is, never its value.
-				item.Object["data"] = map[string]any{meshv1alpha1.DefaultSessionSecretKey: "(32 random characters, not shown)"}
+				// Show which keys a generated Secret has, never their values.
+				data, _ := item.Object["data"].(map[string]any)
+				for k := range data {
+					data[k] = "(not shown)"
+				}
 			}
 			unstructured.RemoveNestedField(item.Object, "metadata", "managedFields")
 			doc, err := yaml.Marshal(item.Object)
