@@ -10,6 +10,7 @@ RUN go mod download
 
 COPY api/ api/
 COPY cmd/ cmd/
+COPY config/crd/ config/crd/
 COPY internal/ internal/
 
 RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} \

@@ -36,12 +36,39 @@ func TestDockerfileBuildsAStaticBinary(t *testing.T) {
 		t.Error("the image does not run as a non-root user")
 	}
 
-	// Run the step as docker does, with sh -c and the build arguments in the
-	// environment, writing the binary outside the checkout.
+	// Build in a directory holding only what the Dockerfile's COPY lines
+	// bring into the image's work directory, as docker would, and run the
+	// step with sh -c and the build arguments in the environment.
+	ignoreRaw, err := os.ReadFile("../.dockerignore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ignore := string(ignoreRaw)
+	workspace := t.TempDir()
+	builder := strings.SplitN(dockerfile, "\nFROM ", 3)[1] // the build stage
+	copies := regexp.MustCompile(`(?m)^COPY (.+)$`).FindAllStringSubmatch(builder, -1)
+	if len(copies) == 0 {
+		t.Fatal("no COPY in the build stage")
+	}
+	for _, m := range copies {
+		fields := strings.Fields(m[1])
+		dest := fields[len(fields)-1]
+		for _, src := range fields[:len(fields)-1] {
+			target := filepath.Join(workspace, dest)
+			if dest == "./" {
+				target = filepath.Join(workspace, filepath.Base(src))
+			}
+			copyTree(t, filepath.Join("..", src), target)
+			// .dockerignore keeps everything out but what is copied.
+			if !regexp.MustCompile(`(?m)^!` + regexp.QuoteMeta(src) + `$`).MatchString(ignore) {
+				t.Errorf(".dockerignore leaves %s out of the build context", src)
+			}
+		}
+	}
 	out := filepath.Join(t.TempDir(), "manager")
 	step := strings.Replace(run[1], "-o manager", "-o "+out, 1)
 	cmd := exec.Command("sh", "-c", step)
-	cmd.Dir = ".."
+	cmd.Dir = workspace
 	cmd.Env = append(os.Environ(), "VERSION=test", "TARGETOS=linux", "TARGETARCH="+runtime.GOARCH)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", step, err, b)
@@ -63,5 +90,34 @@ func TestDockerfileBuildsAStaticBinary(t *testing.T) {
 	version, err := exec.Command(out, "-version").CombinedOutput()
 	if err != nil || strings.TrimSpace(string(version)) != "test" {
 		t.Errorf("-version printed %q (%v), want the build argument", version, err)
+	}
+}
+
+// copyTree copies a file or a directory tree.
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		if info.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(target, raw, 0o644)
+	})
+	if err != nil {
+		t.Fatalf("copying %s: %v", src, err)
 	}
 }
