@@ -170,7 +170,16 @@ func offlineInputs(kap *meshv1alpha1.KialiAuthProxy, image string) render.Inputs
 	if ref := d.Spec.Proxy.SessionSecret; ref != nil {
 		session = render.SecretKey{Name: ref.Name, Key: ref.Key}
 	}
-	return render.Inputs{ProxyImage: image, SessionSecret: session, InputsChecksum: offlineChecksum}
+	in := render.Inputs{ProxyImage: image, SessionSecret: session, InputsChecksum: offlineChecksum}
+	if h := d.Spec.Proxy.Htpasswd; h != nil {
+		in.Htpasswd = &render.SecretKey{Name: h.Name, Key: h.Key}
+		if len(h.Users) > 0 {
+			// The operator names the Secret after a fingerprint of the
+			// password Secrets, which only it can read.
+			in.Htpasswd = &render.SecretKey{Name: render.NamesFor(d).HtpasswdPrefix + offlineChecksum, Key: meshv1alpha1.DefaultHtpasswdKey}
+		}
+	}
+	return in
 }
 
 // header explains what the stream leaves out.
@@ -184,6 +193,10 @@ func header(kap *meshv1alpha1.KialiAuthProxy, source string) string {
 			"#   kubectl -n %s create secret generic %s --from-literal=%s=\"$(openssl rand -hex 16)\"\n",
 			kap.Namespace, render.NamesFor(d).SessionSecret, meshv1alpha1.DefaultSessionSecretKey,
 			kap.Namespace, render.NamesFor(d).SessionSecret, meshv1alpha1.DefaultSessionSecretKey)
+	}
+	if h := d.Spec.Proxy.Htpasswd; h != nil && len(h.Users) > 0 {
+		fmt.Fprintf(&b, "# The htpasswd Secret is not included either: the operator builds it from the users'\n"+
+			"# password Secrets and names it %s<fingerprint> (%q here).\n", render.NamesFor(d).HtpasswdPrefix, offlineChecksum)
 	}
 	fmt.Fprintf(&b, "# Applying them, the operator also sets owner references to the KialiAuthProxy, its\n"+
 		"# %s annotation, and the pod template's %s annotation\n"+

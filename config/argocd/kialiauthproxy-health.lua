@@ -45,6 +45,7 @@ local needsAction = {
   KialiCRDMissing = true,
   IstioCRDMissing = true,
   RouteCRDMissing = true,
+  IstioSecurityCRDMissing = true,
   ApplyFailed = true,
 }
 if needsAction[ready.reason] then
