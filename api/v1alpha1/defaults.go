@@ -113,8 +113,9 @@ func (in *KialiAuthProxy) WithDefaults(proxyImage string) *KialiAuthProxy {
 }
 
 // Session cookie defaults. The expiry stays below the 24h lifetime of an
-// OpenShift OAuth access token; the refresh re-checks the
-// SubjectAccessReviews, which oauth-proxy otherwise checks only at login.
+// OpenShift OAuth access token and bounds how long a user keeps access after
+// losing a SubjectAccessReview (checked only at login); the refresh
+// validates the user's token again every hour.
 const (
 	DefaultCookieExpire  = 23 * time.Hour
 	DefaultCookieRefresh = time.Hour

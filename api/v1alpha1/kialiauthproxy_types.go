@@ -130,6 +130,7 @@ type KialiSpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxProperties=64
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$'))",message="spec.kiali.podAnnotations keys must be annotation names such as example.com/team"
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.startsWith('traffic.sidecar.istio.io/') || k.startsWith('status.sidecar.istio.io/') || k == 'sidecar.istio.io/interceptionMode')",message="spec.kiali.podAnnotations must not set traffic.sidecar.istio.io/*, status.sidecar.istio.io/* or sidecar.istio.io/interceptionMode: they would let traffic reach Kiali around its sidecar"
 	// +kubebuilder:validation:XValidation:rule="!('sidecar.istio.io/inject' in self)",message="spec.kiali.podAnnotations must not set sidecar.istio.io/inject: Kiali is always injected so that only the proxy can reach it"
 	// +kubebuilder:validation:XValidation:rule="!('proxy.istio.io/config' in self)",message="spec.kiali.podAnnotations must not set proxy.istio.io/config: the operator sets it to hold Kiali until its sidecar is ready"
 	PodAnnotations map[string]string `json:"podAnnotations,omitempty"`
@@ -273,12 +274,14 @@ type ProxySpec struct {
 
 	// ExtraArgs are appended to the oauth-proxy command line. Flags the
 	// operator manages (listener addresses, upstream, provider, SAR, cookie,
-	// htpasswd and TLS settings, -pass-basic-auth) cannot be given here.
+	// htpasswd and TLS settings, -pass-basic-auth) and flags that weaken or
+	// bypass authentication cannot be given here.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=32
 	// +kubebuilder:validation:items:MaxLength=1024
 	// +kubebuilder:validation:items:Pattern=`^--?[a-z][-a-z0-9]*(=.*)?$`
+	// +kubebuilder:validation:XValidation:rule="!self.exists(a, a.matches('^--?(skip-auth-regex|bypass-auth-for|bypass-auth-except-for|skip-auth-preflight|ssl-insecure-skip-verify|openshift-delegate-urls|openshift-review-url|openshift-group|pass-access-token|pass-user-bearer-token|cookie-httponly|basic-auth-password|client-id|client-secret|client-secret-file|debug-address)(=|$)'))",message="spec.proxy.extraArgs must not weaken or bypass authentication (-skip-auth-regex, -bypass-auth-*, -skip-auth-preflight, -ssl-insecure-skip-verify, -openshift-delegate-urls, -openshift-review-url, -openshift-group, -pass-access-token, -pass-user-bearer-token, -cookie-httponly, -basic-auth-password, -client-*, -debug-address)"
 	// +kubebuilder:validation:XValidation:rule="!self.exists(a, a.matches('^--?pass-basic-auth(=|$)'))",message="spec.proxy.extraArgs must not set -pass-basic-auth: it decides whether an htpasswd user's password is forwarded to Kiali"
 	// +kubebuilder:validation:XValidation:rule="!self.exists(a, a.matches('^--?(provider|http-address|https-address|upstream|upstream-ca|openshift-service-account|openshift-sar|openshift-sar-by-host|openshift-ca|email-domain|cookie-secret|cookie-secret-file|cookie-expire|cookie-refresh|cookie-samesite|cookie-secure|htpasswd-file|display-htpasswd-form|tls-cert|tls-key)(=|$)'))",message="spec.proxy.extraArgs must not set a flag the operator manages: use the matching spec.proxy field"
 	ExtraArgs []string `json:"extraArgs,omitempty"`
@@ -384,9 +387,10 @@ type CookieSpec struct {
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
 	Expire *metav1.Duration `json:"expire,omitempty"`
 
-	// Refresh is how often a session is re-validated (-cookie-refresh).
-	// oauth-proxy checks the SubjectAccessReviews only at login and on
-	// refresh, so this bounds how long a user keeps access after losing it.
+	// Refresh is how often a session's OpenShift token is validated again
+	// (-cookie-refresh): a deleted user or revoked token loses access within
+	// this time. oauth-proxy checks the SubjectAccessReviews only at login,
+	// so a permission taken away takes effect when the session expires.
 	// Defaults to 1h; must be shorter than Expire.
 	// +optional
 	// +kubebuilder:validation:Type=string

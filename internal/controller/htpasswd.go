@@ -18,6 +18,9 @@ import (
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 )
 
+// maxBcryptPassword is the longest password bcrypt hashes.
+const maxBcryptPassword = 72
+
 // htpasswdUserField names where a user's password comes from, for messages.
 func htpasswdUserField(user string) string {
 	return fmt.Sprintf("the password of htpasswd user %q (spec.proxy.htpasswd.users)", user)
@@ -27,11 +30,12 @@ func htpasswdUserField(user string) string {
 // spec.proxy.htpasswd.users, creating it when the passwords changed.
 //
 // The Secret is immutable and named after a fingerprint of the password
-// Secrets' identities and versions (never of the passwords themselves), so
-// the bcrypt hashes, which are salted and so differ on every run, are
-// computed only when a password Secret changes, and a new file rolls the
-// proxy's pods through the changed volume. Older files are pruned after the
-// Deployment moved on.
+// Secrets' identities and resource versions (never of the passwords: a
+// Secret's name is visible to more people than its data), so the bcrypt
+// hashes, which are salted and so differ on every run, are computed only
+// when a password Secret is written to (any write, even of its metadata,
+// counts), and a new file rolls the proxy's pods through the changed
+// volume. Older files are pruned after the Deployment moved on.
 func (r *Reconciler) ensureHtpasswd(ctx context.Context, kap, d *meshv1alpha1.KialiAuthProxy, names render.Names) (*render.SecretKey, []problem, error) {
 	users := d.Spec.Proxy.Htpasswd.Users
 	fingerprint := sha256.New()
@@ -53,6 +57,11 @@ func (r *Reconciler) ensureHtpasswd(ctx context.Context, kap, d *meshv1alpha1.Ki
 		if len(v) == 0 {
 			problems = append(problems, problem{ReasonSecretKeyMissing, fmt.Sprintf(
 				"Secret %s/%s holding %s has no key %q, or it is empty", kap.Namespace, ref.Name, htpasswdUserField(u.Name), ref.Key)})
+			continue
+		}
+		if len(v) > maxBcryptPassword {
+			problems = append(problems, problem{ReasonPasswordTooLong, fmt.Sprintf(
+				"Secret %s/%s holding %s: the password is longer than the %d bytes bcrypt can hash", kap.Namespace, ref.Name, htpasswdUserField(u.Name), maxBcryptPassword)})
 			continue
 		}
 		passwords[i] = v

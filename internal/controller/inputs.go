@@ -5,13 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -25,6 +23,7 @@ const (
 	ReasonSecretKeyMissing     = "SecretKeyMissing"
 	ReasonSessionSecretInvalid = "SessionSecretInvalid"
 	ReasonOverrideIgnored      = "OverrideIgnored"
+	ReasonPasswordTooLong      = "PasswordTooLong"
 )
 
 // problem is a bad reference, reported in the Degraded condition. Messages
@@ -122,38 +121,12 @@ func (r *Reconciler) resolveInputs(ctx context.Context, kap *meshv1alpha1.KialiA
 // specProblems are the mistakes in the spec that the CRD's schema cannot
 // reject at admission.
 func specProblems(kap *meshv1alpha1.KialiAuthProxy) []problem {
-	var ps []problem
-	if o := kap.Spec.Kiali.Overrides; o != nil && len(o.Raw) > 0 {
-		var overrides map[string]any
-		if err := json.Unmarshal(o.Raw, &overrides); err == nil {
-			if _, ok := overrides["auth"]; ok {
-				ps = append(ps, problem{ReasonOverrideIgnored,
-					"spec.kiali.overrides.auth is ignored: Kiali runs with the anonymous strategy behind the proxy; remove it"})
-			}
-			for _, field := range []struct {
-				path string
-				keep map[string]string
-			}{
-				{"pod_annotations", render.MeshPodAnnotations()},
-				{"pod_labels", render.MeshPodLabels(kap)},
-			} {
-				set, _, _ := unstructured.NestedFieldNoCopy(overrides, "deployment", field.path)
-				m, isMap := set.(map[string]any)
-				if set != nil && !isMap {
-					ps = append(ps, problem{ReasonOverrideIgnored, fmt.Sprintf(
-						"spec.kiali.overrides.deployment.%s is not an object and is ignored", field.path)})
-					continue
-				}
-				for key, want := range field.keep {
-					if v, ok := m[key]; ok && v != want {
-						ps = append(ps, problem{ReasonOverrideIgnored, fmt.Sprintf(
-							"spec.kiali.overrides.deployment.%s[%q] is ignored: it keeps Kiali inside the mesh behind the proxy; remove it", field.path, key)})
-					}
-				}
-			}
-		}
+	if ignored := render.IgnoredOverrides(kap); len(ignored) > 0 {
+		return []problem{{ReasonOverrideIgnored, fmt.Sprintf(
+			"spec.kiali.overrides is ignored for %s: the operator keeps Kiali anonymous, inside the mesh and behind the proxy; remove them",
+			strings.Join(ignored, ", "))}}
 	}
-	return ps
+	return nil
 }
 
 func validSessionSecret(v []byte) bool {

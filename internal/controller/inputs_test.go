@@ -21,9 +21,22 @@ func TestSpecProblems(t *testing.T) {
 	if len(ps) != 1 || ps[0].reason != ReasonOverrideIgnored {
 		t.Fatalf("problems %v, want one %s", ps, ReasonOverrideIgnored)
 	}
-	kap.Spec.Kiali.Overrides = &apiextensionsv1.JSON{Raw: []byte(`{"deployment":{"pod_annotations":{"sidecar.istio.io/inject":"false","team":"a"},"pod_labels":{"sidecar.istio.io/inject":"true"}}}`)}
+	kap.Spec.Kiali.Overrides = &apiextensionsv1.JSON{Raw: []byte(`{"deployment":{"namespace":"elsewhere","ingress":{"enabled":true},
+		"pod_annotations":{"sidecar.istio.io/inject":"false","traffic.sidecar.istio.io/excludeInboundPorts":"20001","team":"a"},
+		"pod_labels":{"sidecar.istio.io/inject":"true"}},"server":{"port":8080}}`)}
 	ps = specProblems(kap)
-	if len(ps) != 1 || !strings.Contains(ps[0].message, `pod_annotations["sidecar.istio.io/inject"] is ignored`) {
-		t.Fatalf("problems %v, want one for the injection annotation", ps)
+	if len(ps) != 1 {
+		t.Fatalf("problems %v, want one", ps)
+	}
+	for _, path := range []string{"deployment.namespace", "deployment.pod_annotations.sidecar.istio.io/inject",
+		"deployment.pod_annotations.traffic.sidecar.istio.io/excludeInboundPorts", "server.port"} {
+		if !strings.Contains(ps[0].message, path) {
+			t.Errorf("%q is not reported: %s", path, ps[0].message)
+		}
+	}
+	for _, fine := range []string{"pod_labels", "team"} {
+		if strings.Contains(ps[0].message, fine) {
+			t.Errorf("%q reported though it changes nothing protected: %s", fine, ps[0].message)
+		}
 	}
 }

@@ -12,11 +12,12 @@ import (
 )
 
 // AuthorizationPolicy admits only the proxy to Kiali. Kiali runs with the
-// anonymous strategy: whoever reaches port 20001 administers the mesh
-// console, so the only principal allowed there is the proxy's mTLS identity.
-// Kiali's metrics port (9090) stays open to any source: it serves Prometheus
-// metrics, no console or API. The kubelet's probes are not affected: Istio
-// rewrites them to the sidecar agent, which calls Kiali over localhost.
+// anonymous strategy: whoever reaches it administers the mesh console, so
+// the proxy's mTLS identity is the only principal allowed, on Kiali's port
+// 20001, and nothing else is allowed at all. Prometheus still gets Kiali's
+// metrics: with Istio's metrics merging it scrapes the sidecar agent, which
+// reads them over localhost, and the kubelet's probes are rewritten to the
+// agent too; neither passes through this policy.
 func AuthorizationPolicy(kap *meshv1alpha1.KialiAuthProxy, n Names) *securityv1.AuthorizationPolicy {
 	ap := &securityv1.AuthorizationPolicy{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "security.istio.io/v1", Kind: "AuthorizationPolicy"},
@@ -25,16 +26,11 @@ func AuthorizationPolicy(kap *meshv1alpha1.KialiAuthProxy, n Names) *securityv1.
 	spec := &ap.Spec
 	spec.Selector = &typeapi.WorkloadSelector{MatchLabels: KialiSelector(kap)}
 	spec.Action = securityapi.AuthorizationPolicy_ALLOW
-	spec.Rules = []*securityapi.Rule{
-		{
-			From: []*securityapi.Rule_From{{Source: &securityapi.Source{
-				Principals: []string{n.ProxyPrincipal(kap.Spec.MeshSecurity.TrustDomain)},
-			}}},
-			To: []*securityapi.Rule_To{{Operation: &securityapi.Operation{Ports: []string{strconv.Itoa(KialiPort)}}}},
-		},
-		{
-			To: []*securityapi.Rule_To{{Operation: &securityapi.Operation{Ports: []string{strconv.Itoa(KialiMetricsPort)}}}},
-		},
-	}
+	spec.Rules = []*securityapi.Rule{{
+		From: []*securityapi.Rule_From{{Source: &securityapi.Source{
+			Principals: []string{n.ProxyPrincipal(kap.Spec.MeshSecurity.TrustDomain)},
+		}}},
+		To: []*securityapi.Rule_To{{Operation: &securityapi.Operation{Ports: []string{strconv.Itoa(KialiPort)}}}},
+	}}
 	return ap
 }

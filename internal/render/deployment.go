@@ -115,8 +115,9 @@ func ProxyArgs(kap *meshv1alpha1.KialiAuthProxy, n Names, in Inputs) []string {
 	)
 	args = append(args,
 		"-cookie-expire="+p.Cookie.Expire.Duration.String(),
-		// With a refresh the SubjectAccessReviews are checked again during a
-		// session, not only at login.
+		// With a refresh the user's OpenShift token is validated again during
+		// a session (the SubjectAccessReviews only at login); refresh also
+		// makes oauth-proxy encrypt the cookie.
 		"-cookie-refresh="+p.Cookie.Refresh.Duration.String(),
 		"-cookie-samesite=lax",
 		"-cookie-secure=true",

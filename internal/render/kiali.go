@@ -1,12 +1,15 @@
 package render
 
 import (
+	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
@@ -33,8 +36,15 @@ func Kiali(kap *meshv1alpha1.KialiAuthProxy, n Names) *unstructured.Unstructured
 	for key, v := range k.PodAnnotations {
 		podAnnotations[key] = v
 	}
+	for key, v := range MeshPodAnnotations() {
+		podAnnotations[key] = v
+	}
+	podLabels := map[string]any{}
+	for key, v := range MeshPodLabels(kap) {
+		podLabels[key] = v
+	}
 	setPath(spec, podAnnotations, "deployment", "pod_annotations")
-	setPath(spec, map[string]any{}, "deployment", "pod_labels")
+	setPath(spec, podLabels, "deployment", "pod_labels")
 	if kap.Spec.LockDownEnabled() && ingressCanBeDisabled(k) {
 		// Kiali is reached only through the proxy: no Route or Ingress of its
 		// own. Before v2.4 the Kiali operator fails on OpenShift when ingress
@@ -100,24 +110,11 @@ func Kiali(kap *meshv1alpha1.KialiAuthProxy, n Names) *unstructured.Unstructured
 		setPath(spec, t.Enabled, "external_services", "tracing", "enabled")
 	}
 
-	if k.Overrides != nil && len(k.Overrides.Raw) > 0 {
-		var overrides map[string]any
-		// The API server only stores objects here (the CRD types the field
-		// as an object), so this cannot fail for a stored KialiAuthProxy.
-		if err := utiljson.Unmarshal(k.Overrides.Raw, &overrides); err == nil {
-			mergeInto(spec, overrides)
-		}
-	}
-	// Whatever the overrides say, Kiali stays anonymous behind the proxy,
-	// inside the mesh.
-	spec["auth"] = map[string]any{"strategy": "anonymous"}
-	for key, v := range MeshPodAnnotations() {
-		setPath(spec, v, "deployment", "pod_annotations", key)
-	}
-	for key, v := range MeshPodLabels(kap) {
-		setPath(spec, v, "deployment", "pod_labels", key)
-	}
-
+	// Overrides come last, but cannot undo what keeps Kiali anonymous,
+	// inside the mesh and behind the proxy.
+	rendered := deepCopyMap(spec)
+	mergeInto(spec, overridesOf(k))
+	restoreProtected(spec, rendered, kap)
 	u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
 	u.SetGroupVersionKind(KialiGVK)
 	u.SetName(n.Kiali)
@@ -168,6 +165,85 @@ func ingressCanBeDisabled(k *meshv1alpha1.KialiSpec) bool {
 	}
 	minor, err := strconv.Atoi(parts[1])
 	return err == nil && minor >= 4
+}
+
+// overridesOf decodes spec.kiali.overrides. The API server stores only
+// objects there (the CRD types the field as one), so a stored
+// KialiAuthProxy always decodes.
+func overridesOf(k *meshv1alpha1.KialiSpec) map[string]any {
+	overrides := map[string]any{}
+	if k.Overrides != nil && len(k.Overrides.Raw) > 0 {
+		_ = utiljson.Unmarshal(k.Overrides.Raw, &overrides)
+	}
+	return overrides
+}
+
+// sidecarBypassPrefixes are pod annotations that would let traffic past the
+// sidecar (and so past the lock-down) or spoof its injection status.
+var sidecarBypassPrefixes = []string{"traffic.sidecar.istio.io/", "status.sidecar.istio.io/", "sidecar.istio.io/interceptionMode"}
+
+// restoreProtected undoes what overrides did to the settings that keep Kiali
+// anonymous behind the proxy and inside the mesh, and returns the paths it
+// had to restore.
+func restoreProtected(spec, rendered map[string]any, kap *meshv1alpha1.KialiAuthProxy) []string {
+	var restored []string
+	restore := func(path ...string) {
+		want, wantFound, _ := unstructured.NestedFieldCopy(rendered, path...)
+		got, gotFound, _ := unstructured.NestedFieldNoCopy(spec, path...)
+		if wantFound == gotFound && reflect.DeepEqual(want, got) {
+			return
+		}
+		restored = append(restored, strings.Join(path, "."))
+		if wantFound {
+			setPath(spec, want, path...)
+		} else {
+			unstructured.RemoveNestedField(spec, path...)
+		}
+	}
+	restore("auth")
+	restore("deployment", "namespace")
+	restore("deployment", "instance_name")
+	restore("deployment", "ingress", "enabled")
+	restore("server", "port")
+	for key := range MeshPodAnnotations() {
+		restore("deployment", "pod_annotations", key)
+	}
+	for key := range MeshPodLabels(kap) {
+		restore("deployment", "pod_labels", key)
+	}
+	ann, _, _ := unstructured.NestedFieldNoCopy(spec, "deployment", "pod_annotations")
+	if m, ok := ann.(map[string]any); ok {
+		for key := range m {
+			for _, p := range sidecarBypassPrefixes {
+				if strings.HasPrefix(key, p) {
+					restored = append(restored, "deployment.pod_annotations."+key)
+					delete(m, key)
+				}
+			}
+		}
+	}
+	sort.Strings(restored)
+	return restored
+}
+
+// IgnoredOverrides lists the paths of spec.kiali.overrides that the
+// operator does not let through, for the status to report.
+func IgnoredOverrides(kap *meshv1alpha1.KialiAuthProxy) []string {
+	d := kap.WithDefaults("")
+	rendered := Kiali(&meshv1alpha1.KialiAuthProxy{ObjectMeta: d.ObjectMeta, Spec: withoutOverrides(d.Spec)}, NamesFor(d)).Object["spec"].(map[string]any)
+	spec := deepCopyMap(rendered)
+	mergeInto(spec, overridesOf(&d.Spec.Kiali))
+	return restoreProtected(spec, rendered, d)
+}
+
+func withoutOverrides(s meshv1alpha1.KialiAuthProxySpec) meshv1alpha1.KialiAuthProxySpec {
+	out := *s.DeepCopy()
+	out.Kiali.Overrides = nil
+	return out
+}
+
+func deepCopyMap(m map[string]any) map[string]any {
+	return runtime.DeepCopyJSON(m)
 }
 
 // setPath sets value at the nested keys, creating maps on the way.

@@ -26,8 +26,6 @@ const (
 
 	// KialiPort is the port of the Kiali Service the proxy forwards to.
 	KialiPort = 20001
-	// KialiMetricsPort serves Kiali's own Prometheus metrics.
-	KialiMetricsPort = 9090
 	// IstioAgentPort is the sidecar agent's port: Istio rewrites the
 	// kubelet's probes to it and serves merged Prometheus metrics there.
 	IstioAgentPort = 15020

@@ -13,8 +13,9 @@ import (
 // NetworkPolicy is defence in depth for clusters where the sidecar can be
 // bypassed (a pod with NET_ADMIN, a CNI without Istio's redirection, a
 // sidecar-less pod in the namespace): only the proxy's pods may open Kiali's
-// port. Kiali's metrics port and the sidecar agent's port (health probes
-// rewritten by Istio, merged Prometheus metrics) stay open to any source.
+// port. The sidecar agent's port stays open to any source: the kubelet's
+// probes (rewritten there by Istio) and Prometheus (merged metrics, Kiali's
+// included) reach Kiali only through it.
 func NetworkPolicy(kap *meshv1alpha1.KialiAuthProxy, n Names) *networkingv1.NetworkPolicy {
 	tcp := ptr.To(corev1.ProtocolTCP)
 	port := func(p int) networkingv1.NetworkPolicyPort {
@@ -31,7 +32,7 @@ func NetworkPolicy(kap *meshv1alpha1.KialiAuthProxy, n Names) *networkingv1.Netw
 					From:  []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{MatchLabels: ProxySelector(kap)}}},
 					Ports: []networkingv1.NetworkPolicyPort{port(KialiPort)},
 				},
-				{Ports: []networkingv1.NetworkPolicyPort{port(KialiMetricsPort), port(IstioAgentPort)}},
+				{Ports: []networkingv1.NetworkPolicyPort{port(IstioAgentPort)}},
 			},
 		},
 	}

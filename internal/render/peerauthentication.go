@@ -12,7 +12,6 @@ import (
 // PeerAuthentication requires mTLS on Kiali's workload. Without it a client
 // outside the mesh could speak plain text to Kiali and carry no principal at
 // all, so the AuthorizationPolicy's principal check would be meaningless.
-// The metrics port accepts plain text too, for a Prometheus outside the mesh.
 func PeerAuthentication(kap *meshv1alpha1.KialiAuthProxy, n Names) *securityv1.PeerAuthentication {
 	pa := &securityv1.PeerAuthentication{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "security.istio.io/v1", Kind: "PeerAuthentication"},
@@ -21,8 +20,5 @@ func PeerAuthentication(kap *meshv1alpha1.KialiAuthProxy, n Names) *securityv1.P
 	spec := &pa.Spec
 	spec.Selector = &typeapi.WorkloadSelector{MatchLabels: KialiSelector(kap)}
 	spec.Mtls = &securityapi.PeerAuthentication_MutualTLS{Mode: securityapi.PeerAuthentication_MutualTLS_STRICT}
-	spec.PortLevelMtls = map[uint32]*securityapi.PeerAuthentication_MutualTLS{
-		KialiMetricsPort: {Mode: securityapi.PeerAuthentication_MutualTLS_PERMISSIVE},
-	}
 	return pa
 }

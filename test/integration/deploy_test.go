@@ -52,6 +52,8 @@ var _ = Describe("config/default", func() {
 		out, err = apply.CombinedOutput()
 		Expect(err).NotTo(HaveOccurred(), string(out))
 		for _, want := range []string{
+			"namespace/kiali-auth-proxy-operator-system serverside-applied (server dry run)",
+			"serviceaccount/kiali-auth-proxy-operator-controller-manager serverside-applied (server dry run)",
 			"customresourcedefinition.apiextensions.k8s.io/kialiauthproxies.mesh.kialiauth.io serverside-applied (server dry run)",
 			"deployment.apps/kiali-auth-proxy-operator-controller-manager serverside-applied (server dry run)",
 			"clusterrole.rbac.authorization.k8s.io/kiali-auth-proxy-operator-manager-role serverside-applied (server dry run)",

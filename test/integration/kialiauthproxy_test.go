@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"errors"
 	"regexp"
 	"strings"
 
@@ -215,17 +216,18 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			ap := &istiosecurity.AuthorizationPolicy{}
 			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-lockdown"}, ap)).To(Succeed())
 			Expect(ap.Spec.Selector.MatchLabels).To(Equal(selector))
-			Expect(ap.Spec.Rules).To(HaveLen(2))
+			Expect(ap.Spec.Action.String()).To(Equal("ALLOW"))
+			Expect(ap.Spec.Rules).To(HaveLen(1), "anything but the proxy's rule would let others in")
+			Expect(ap.Spec.Rules[0].From).To(HaveLen(1))
 			Expect(ap.Spec.Rules[0].From[0].Source.Principals).To(Equal([]string{"cluster.local/ns/" + ns + "/sa/kiali-oauth"}))
 			Expect(ap.Spec.Rules[0].To[0].Operation.Ports).To(Equal([]string{"20001"}))
-			Expect(ap.Spec.Rules[1].From).To(BeEmpty())
-			Expect(ap.Spec.Rules[1].To[0].Operation.Ports).To(Equal([]string{"9090"}))
 			expectControlledBy(ap, kap)
 
 			pa := &istiosecurity.PeerAuthentication{}
 			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-lockdown"}, pa)).To(Succeed())
 			Expect(pa.Spec.Selector.MatchLabels).To(Equal(selector))
 			Expect(pa.Spec.Mtls.Mode.String()).To(Equal("STRICT"))
+			Expect(pa.Spec.PortLevelMtls).To(BeEmpty())
 			expectControlledBy(pa, kap)
 
 			np := &networkingv1.NetworkPolicy{}
@@ -233,6 +235,9 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			Expect(np.Spec.PodSelector.MatchLabels).To(Equal(selector))
 			Expect(np.Spec.Ingress[0].From[0].PodSelector.MatchLabels).To(Equal(render.ProxySelector(kap)))
 			Expect(np.Spec.Ingress[0].Ports[0].Port.IntValue()).To(Equal(20001))
+			Expect(np.Spec.Ingress).To(HaveLen(2))
+			Expect(np.Spec.Ingress[1].Ports).To(HaveLen(1))
+			Expect(np.Spec.Ingress[1].Ports[0].Port.IntValue()).To(Equal(15020), "only the sidecar agent is open to all")
 			expectControlledBy(np, kap)
 
 			// The proxy's pods carry what the NetworkPolicy admits.
@@ -616,6 +621,16 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 				Expect(err).To(HaveOccurred())
 				Expect(apierrors.IsInvalid(err)).To(BeTrue(), err.Error())
 				Expect(err.Error()).To(ContainSubstring(message))
+				// The rule's message is the whole detail of one cause, not a
+				// fragment of something longer.
+				var status apierrors.APIStatus
+				Expect(errors.As(err, &status)).To(BeTrue())
+				causes := status.Status().Details.Causes
+				var details []string
+				for _, c := range causes {
+					details = append(details, c.Field+": "+c.Message)
+				}
+				Expect(details).To(ContainElement(HaveSuffix(message)))
 			},
 			Entry("a host that is not a DNS name", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Exposure.Host = "Kiali_Host" },
 				"spec.exposure.host must be a lowercase DNS name such as kiali.apps.example.com"),
@@ -630,7 +645,7 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 				"spec.exposure.virtualService.gateways: Invalid value: 0: spec.exposure.virtualService.gateways in body should have at least 1 items"),
 			Entry("a pod annotation that would take Kiali out of the mesh", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Kiali.PodAnnotations = map[string]string{"sidecar.istio.io/inject": "false"}
-			}, "spec.kiali.podAnnotations must not set sidecar.istio.io/inject"),
+			}, "spec.kiali.podAnnotations must not set sidecar.istio.io/inject: Kiali is always injected so that only the proxy can reach it"),
 			Entry("a pod annotation that is not an annotation name", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Kiali.PodAnnotations = map[string]string{"my team": "a"}
 			}, "spec.kiali.podAnnotations keys must be annotation names such as example.com/team"),
@@ -645,20 +660,41 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			}, "spec.proxy.subjectAccessReviews[0].resource: Invalid value: \"\": spec.proxy.subjectAccessReviews[0].resource in body should be at least 1 chars long"),
 			Entry("a Prometheus URL that is not a URL", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Kiali.Prometheus.URL = "prometheus:9090 please"
-			}, "spec.kiali.prometheus.url must be an http or https URL"),
+			}, "spec.kiali.prometheus.url must be an http or https URL such as http://prometheus.istio-system.svc:9090"),
 			Entry("an unknown Kiali version", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Kiali.Version = "1.73" },
 				`spec.kiali.version in body should match '^(default|latest|v[0-9]+\.([0-9]+|x)(\.[0-9]+)?)$'`),
 			Entry("too many replicas", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Proxy.Replicas = ptr.To[int32](50) },
 				"spec.proxy.replicas in body should be less than or equal to 20"),
 			Entry("an extra argument that is not a flag", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Proxy.ExtraArgs = []string{"upstream=x"} },
-				"spec.proxy.extraArgs[0] in body should match"),
+				"spec.proxy.extraArgs[0] in body should match '^--?[a-z][-a-z0-9]*(=.*)?$'"),
 			Entry("an invalid image reference", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Proxy.Image = "quay.io/oauth proxy" },
 				`spec.proxy.image: Invalid value: "quay.io/oauth proxy": spec.proxy.image must be an image reference such as quay.io/openshift/origin-oauth-proxy:4.18 or registry/name@sha256:<digest>`),
 			Entry("an image tag with a slash", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Proxy.Image = "quay.io/oauth-proxy:4.18/x" },
-				"spec.proxy.image must be an image reference"),
+				"spec.proxy.image must be an image reference such as quay.io/openshift/origin-oauth-proxy:4.18 or registry/name@sha256:<digest>"),
 			Entry("an extra argument overriding a managed flag", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Proxy.ExtraArgs = []string{"-skip-provider-button", "--upstream=http://elsewhere:8080"}
 			}, "spec.proxy.extraArgs: Invalid value: spec.proxy.extraArgs must not set a flag the operator manages: use the matching spec.proxy field"),
+			Entry("an extra argument bypassing authentication", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Proxy.ExtraArgs = []string{"-skip-auth-regex=.*"}
+			}, "spec.proxy.extraArgs must not weaken or bypass authentication (-skip-auth-regex, -bypass-auth-*, -skip-auth-preflight, -ssl-insecure-skip-verify, -openshift-delegate-urls, -openshift-review-url, -openshift-group, -pass-access-token, -pass-user-bearer-token, -cookie-httponly, -basic-auth-password, -client-*, -debug-address)"),
+			Entry("an extra argument skipping TLS verification", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Proxy.ExtraArgs = []string{"--ssl-insecure-skip-verify=true"}
+			}, "spec.proxy.extraArgs must not weaken or bypass authentication (-skip-auth-regex, -bypass-auth-*, -skip-auth-preflight, -ssl-insecure-skip-verify, -openshift-delegate-urls, -openshift-review-url, -openshift-group, -pass-access-token, -pass-user-bearer-token, -cookie-httponly, -basic-auth-password, -client-*, -debug-address)"),
+			Entry("a pod annotation letting traffic around the sidecar", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Kiali.PodAnnotations = map[string]string{"traffic.sidecar.istio.io/excludeInboundPorts": "20001"}
+			}, "spec.kiali.podAnnotations must not set traffic.sidecar.istio.io/*, status.sidecar.istio.io/* or sidecar.istio.io/interceptionMode: they would let traffic reach Kiali around its sidecar"),
+			Entry("a pod annotation replacing the proxy config", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Kiali.PodAnnotations = map[string]string{"proxy.istio.io/config": "{}"}
+			}, "spec.kiali.podAnnotations must not set proxy.istio.io/config: the operator sets it to hold Kiali until its sidecar is ready"),
+			Entry("a Grafana URL that is not a URL", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Kiali.Grafana.InClusterURL = "grafana:3000" },
+				"spec.kiali.grafana.inClusterURL must be an http or https URL"),
+			Entry("a Grafana external URL that is not http", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Kiali.Grafana.ExternalURL = "ftp://grafana" },
+				"spec.kiali.grafana.externalURL must be an http or https URL"),
+			Entry("an istiod version URL that is not a URL", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Kiali.Istio.URLServiceVersion = "istiod:15014" },
+				"spec.kiali.istio.urlServiceVersion must be an http or https URL"),
+			Entry("an htpasswd key without its Secret", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Proxy.Htpasswd = &meshv1alpha1.HtpasswdSpec{Key: "auth", Users: []meshv1alpha1.HtpasswdUser{{Name: "a", PasswordSecret: meshv1alpha1.SecretKeyReference{Name: "pw"}}}}
+			}, "spec.proxy.htpasswd.key goes with spec.proxy.htpasswd.name"),
 			Entry("an extra argument turning off basic-auth passing", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Proxy.ExtraArgs = []string{"-pass-basic-auth=false"}
 			}, "spec.proxy.extraArgs must not set -pass-basic-auth: it decides whether an htpasswd user's password is forwarded to Kiali"),
@@ -673,9 +709,9 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			}, "spec.meshSecurity.trustDomain must be a lowercase DNS name such as cluster.local"),
 			Entry("a name too long to derive object names from", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Name = strings.Repeat("k", 41)
-			}, "metadata.name must be at most 40 characters"),
+			}, "metadata.name must be at most 40 characters: the names of the objects made for it are derived from it"),
 			Entry("a name that cannot name a Service", func(k *meshv1alpha1.KialiAuthProxy) { k.Name = "1kiali" },
-				"metadata.name must be a DNS label starting with a letter"),
+				"metadata.name must be a DNS label starting with a letter: it names the proxy's Service"),
 		)
 
 		It("accepts both samples", func() {
