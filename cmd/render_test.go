@@ -2,11 +2,12 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kialiauth/kiali-auth-proxy-operator/test/textdiff"
 )
 
 const referenceSample = "../config/samples/mesh_v1alpha1_kialiauthproxy.yaml"
@@ -34,7 +35,7 @@ func TestRenderPrintsTheOperatorsObjects(t *testing.T) {
 	want := strings.Replace(string(golden), "inputs-checksum: sha256:0123456789abcdef", "inputs-checksum: "+offlineChecksum, 1)
 	body := out[strings.Index(out, "\n---\n")+len("\n---\n"):]
 	if body != want {
-		t.Errorf("render output differs from internal/render/testdata/reference.golden.yaml:\n%s", lineDiff(want, body))
+		t.Errorf("render output differs from internal/render/testdata/reference.golden.yaml:\n%s", textdiff.FirstLine(want, body))
 	}
 	if !strings.Contains(out, "kubectl -n kiali create secret generic kiali-proxy") {
 		t.Errorf("the header does not say how the session secret is created:\n%s", out[:400])
@@ -97,21 +98,4 @@ func TestRenderRejectsOtherKinds(t *testing.T) {
 	if _, _, code := runRenderTest(t, ""); code != 2 {
 		t.Errorf("no -f: exit %d, want 2 (usage)", code)
 	}
-}
-
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < len(w) || i < len(g); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return fmt.Sprintf("line %d:\n- %s\n+ %s", i+1, wl, gl)
-		}
-	}
-	return "(no line differs)"
 }

@@ -5,13 +5,13 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+
+	"github.com/kialiauth/kiali-auth-proxy-operator/test/textdiff"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files from the current output")
@@ -89,7 +89,7 @@ func TestGolden(t *testing.T) {
 				t.Fatalf("%v (run go test ./internal/render -update to create it)", err)
 			}
 			if !bytes.Equal(got, want) {
-				t.Errorf("render output differs from %s (go test ./internal/render -update rewrites it):\n%s", path, lineDiff(string(want), string(got)))
+				t.Errorf("render output differs from %s (go test ./internal/render -update rewrites it):\n%s", path, textdiff.FirstLine(string(want), string(got)))
 			}
 		})
 	}
@@ -109,7 +109,7 @@ func TestRenderIsDeterministic(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(first, again) {
-			t.Fatalf("render %d differs from the first:\n%s", i, lineDiff(string(first), string(again)))
+			t.Fatalf("render %d differs from the first:\n%s", i, textdiff.FirstLine(string(first), string(again)))
 		}
 	}
 }
@@ -134,22 +134,4 @@ func equalJSON(t *testing.T, a, b any) bool {
 		t.Fatal(err)
 	}
 	return bytes.Equal(ja, jb)
-}
-
-// lineDiff shows the first differing lines with some context.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < len(w) || i < len(g); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return "line " + strconv.Itoa(i+1) + ":\n- " + wl + "\n+ " + gl
-		}
-	}
-	return "(no line differs)"
 }
