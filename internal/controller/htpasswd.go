@@ -42,21 +42,17 @@ func (r *Reconciler) ensureHtpasswd(ctx context.Context, kap, d *meshv1alpha1.Ki
 	passwords := make([][]byte, len(users))
 	var problems []problem
 	for i, u := range users {
-		s := &corev1.Secret{}
 		ref := u.PasswordSecret
-		err := r.SecretReader.Get(ctx, types.NamespacedName{Namespace: kap.Namespace, Name: ref.Name}, s)
-		if apierrors.IsNotFound(err) {
-			problems = append(problems, problem{ReasonSecretNotFound, fmt.Sprintf(
-				"Secret %s/%s holding %s does not exist: create it with the key %q", kap.Namespace, ref.Name, htpasswdUserField(u.Name), ref.Key)})
-			continue
-		}
+		s, v, p, err := r.readSecretKey(ctx, kap.Namespace, render.SecretKey{Name: ref.Name, Key: ref.Key}, "holding "+htpasswdUserField(u.Name))
 		if err != nil {
-			return nil, nil, fmt.Errorf("reading Secret %s/%s: %w", kap.Namespace, ref.Name, err)
+			return nil, nil, err
 		}
-		v := s.Data[ref.Key]
-		if len(v) == 0 {
-			problems = append(problems, problem{ReasonSecretKeyMissing, fmt.Sprintf(
-				"Secret %s/%s holding %s has no key %q, or it is empty", kap.Namespace, ref.Name, htpasswdUserField(u.Name), ref.Key)})
+		if p == nil && len(v) == 0 {
+			p = &problem{ReasonSecretKeyMissing, fmt.Sprintf(
+				"Secret %s/%s holding %s has an empty key %q", kap.Namespace, ref.Name, htpasswdUserField(u.Name), ref.Key)}
+		}
+		if p != nil {
+			problems = append(problems, *p)
 			continue
 		}
 		if len(v) > maxBcryptPassword {

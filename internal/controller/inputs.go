@@ -56,10 +56,10 @@ func (r *Reconciler) resolveInputs(ctx context.Context, kap *meshv1alpha1.KialiA
 
 	// The session secret: the user's, or ours.
 	session := render.SecretKey{Name: names.SessionSecret, Key: meshv1alpha1.DefaultSessionSecretKey}
-	field := "the generated session secret"
+	role := "referenced by the generated session secret"
 	if ref := d.Spec.Proxy.SessionSecret; ref != nil {
 		session = render.SecretKey{Name: ref.Name, Key: ref.Key}
-		field = "spec.proxy.sessionSecret"
+		role = "referenced by spec.proxy.sessionSecret"
 	} else {
 		created, err := r.ensureSessionSecret(ctx, kap, names)
 		if err != nil {
@@ -70,7 +70,7 @@ func (r *Reconciler) resolveInputs(ctx context.Context, kap *meshv1alpha1.KialiA
 		}
 	}
 	res.inputs.SessionSecret = session
-	value, p, err := r.readSecretKey(ctx, kap.Namespace, session, field)
+	_, value, p, err := r.readSecretKey(ctx, kap.Namespace, session, role)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +91,7 @@ func (r *Reconciler) resolveInputs(ctx context.Context, kap *meshv1alpha1.KialiA
 	case h == nil:
 	case h.Name != "":
 		ref := render.SecretKey{Name: h.Name, Key: h.Key}
-		value, p, err := r.readSecretKey(ctx, kap.Namespace, ref, "spec.proxy.htpasswd")
+		_, value, p, err := r.readSecretKey(ctx, kap.Namespace, ref, "referenced by spec.proxy.htpasswd")
 		if err != nil {
 			return nil, err
 		}
@@ -161,25 +161,27 @@ func regenerateHint(kap *meshv1alpha1.KialiAuthProxy) string {
 	return "; fix the Secret or point spec.proxy.sessionSecret at another one"
 }
 
-// readSecretKey returns the value of one key, or a problem when the Secret
-// or the key is missing. Secrets are read from the API server, not a cache,
-// so the operator holds no copy of every Secret in the cluster.
-func (r *Reconciler) readSecretKey(ctx context.Context, namespace string, ref render.SecretKey, field string) ([]byte, *problem, error) {
+// readSecretKey returns a Secret and the value of one of its keys, or a
+// problem when the Secret or the key is missing; role says in messages what
+// the Secret is for ("referenced by spec.proxy.htpasswd"). Secrets are read
+// from the API server, not a cache, so the operator holds no copy of every
+// Secret in the cluster.
+func (r *Reconciler) readSecretKey(ctx context.Context, namespace string, ref render.SecretKey, role string) (*corev1.Secret, []byte, *problem, error) {
 	s := &corev1.Secret{}
 	err := r.SecretReader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, s)
 	if apierrors.IsNotFound(err) {
-		return nil, &problem{ReasonSecretNotFound, fmt.Sprintf(
-			"Secret %s/%s referenced by %s does not exist: create it with the key %q", namespace, ref.Name, field, ref.Key)}, nil
+		return nil, nil, &problem{ReasonSecretNotFound, fmt.Sprintf(
+			"Secret %s/%s %s does not exist: create it with the key %q", namespace, ref.Name, role, ref.Key)}, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading Secret %s/%s: %w", namespace, ref.Name, err)
+		return nil, nil, nil, fmt.Errorf("reading Secret %s/%s: %w", namespace, ref.Name, err)
 	}
 	v, ok := s.Data[ref.Key]
 	if !ok {
-		return nil, &problem{ReasonSecretKeyMissing, fmt.Sprintf(
-			"Secret %s/%s referenced by %s has no key %q", namespace, ref.Name, field, ref.Key)}, nil
+		return nil, nil, &problem{ReasonSecretKeyMissing, fmt.Sprintf(
+			"Secret %s/%s %s has no key %q", namespace, ref.Name, role, ref.Key)}, nil
 	}
-	return v, nil, nil
+	return s, v, nil, nil
 }
 
 // ensureSessionSecret creates the generated session secret when it does not
