@@ -36,6 +36,8 @@ type problem struct {
 // resolved is what the controller learned from the cluster for one
 // reconcile.
 type resolved struct {
+	// names are the names of the objects, from the defaulted spec.
+	names    render.Names
 	inputs   render.Inputs
 	problems []problem
 	// createdSessionSecret is set when this reconcile generated it.
@@ -51,7 +53,7 @@ type resolved struct {
 func (r *Reconciler) resolveInputs(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy) (*resolved, error) {
 	d := kap.WithDefaults(r.ProxyImage)
 	names := render.NamesFor(d)
-	res := &resolved{inputs: render.Inputs{ProxyImage: r.ProxyImage}, problems: specProblems(d)}
+	res := &resolved{names: names, inputs: render.Inputs{ProxyImage: r.ProxyImage}, problems: specProblems(d)}
 	sum := sha256.New()
 
 	// The session secret: the user's, or ours.

@@ -102,7 +102,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 
 	obs := &observation{
-		names:       render.NamesFor(kap.WithDefaults(r.ProxyImage)),
+		names:       res.names,
 		kinds:       kinds,
 		applyErrors: map[string]error{},
 		problems:    res.problems,

@@ -124,7 +124,7 @@ func computeConditions(kap *meshv1alpha1.KialiAuthProxy, o *observation) []metav
 	default:
 		locked = cond(ConditionMeshLocked, true, ReasonLockedDown, fmt.Sprintf(
 			"Only %s may reach Kiali on port %d: AuthorizationPolicy, STRICT PeerAuthentication and NetworkPolicy %s/%s",
-			n.ProxyPrincipal(kap.WithDefaults("").Spec.MeshSecurity.TrustDomain), render.KialiPort, n.Namespace, n.LockDown))
+			n.ProxyPrincipal(), render.KialiPort, n.Namespace, n.LockDown))
 	}
 
 	bypass := cond(ConditionHtpasswdBypassesSAR, false, ReasonNoHtpasswd, "Every user logs in through OpenShift and must pass the SubjectAccessReviews")

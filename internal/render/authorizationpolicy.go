@@ -28,7 +28,7 @@ func AuthorizationPolicy(kap *meshv1alpha1.KialiAuthProxy, n Names) *securityv1.
 	spec.Action = securityapi.AuthorizationPolicy_ALLOW
 	spec.Rules = []*securityapi.Rule{{
 		From: []*securityapi.Rule_From{{Source: &securityapi.Source{
-			Principals: []string{n.ProxyPrincipal(kap.Spec.MeshSecurity.TrustDomain)},
+			Principals: []string{n.ProxyPrincipal()},
 		}}},
 		To: []*securityapi.Rule_To{{Operation: &securityapi.Operation{Ports: []string{strconv.Itoa(KialiPort)}}}},
 	}}

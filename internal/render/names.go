@@ -105,6 +105,8 @@ type Names struct {
 	// HtpasswdPrefix starts the names of generated htpasswd Secrets, which
 	// end in a fingerprint of their inputs.
 	HtpasswdPrefix string
+	// TrustDomain is the mesh trust domain of the proxy's identity.
+	TrustDomain string
 }
 
 // NamesFor decides the names for a KialiAuthProxy. With the object named
@@ -123,6 +125,10 @@ func NamesFor(kap *meshv1alpha1.KialiAuthProxy) Names {
 		Route:          base + "-oauth",
 		LockDown:       base + "-lockdown",
 		HtpasswdPrefix: base + "-htpasswd-",
+		TrustDomain:    meshv1alpha1.DefaultTrustDomain,
+	}
+	if m := kap.Spec.MeshSecurity; m != nil && m.TrustDomain != "" {
+		n.TrustDomain = m.TrustDomain
 	}
 	if kap.Spec.Kiali.Name != "" {
 		n.Kiali = kap.Spec.Kiali.Name
@@ -147,8 +153,8 @@ func (n Names) KialiUpstream() string {
 }
 
 // ProxyPrincipal is the proxy's mTLS identity in the mesh.
-func (n Names) ProxyPrincipal(trustDomain string) string {
-	return fmt.Sprintf("%s/ns/%s/sa/%s", trustDomain, n.Namespace, n.Proxy)
+func (n Names) ProxyPrincipal() string {
+	return fmt.Sprintf("%s/ns/%s/sa/%s", n.TrustDomain, n.Namespace, n.Proxy)
 }
 
 // KialiSelector selects this KialiAuthProxy's Kiali pods.
