@@ -18,12 +18,13 @@ import (
 // KialiGVK is the Kiali operator's custom resource.
 var KialiGVK = schema.GroupVersionKind{Group: "kiali.io", Version: "v1alpha1", Kind: "Kiali"}
 
-// Kiali is the Kiali CR: the anonymous strategy (the proxy in front does
-// authentication and authorization), the pod injected into the mesh so that
-// mesh policy can admit only the proxy, and the external services. Field
-// names follow the layout of the Kiali version; only what the user set is
-// written, so the Kiali operator's own defaults apply to everything else.
-func Kiali(kap *meshv1alpha1.KialiAuthProxy, n Names) *unstructured.Unstructured {
+// kialiSpec is the Kiali CR's spec: the anonymous strategy (the proxy in
+// front does authentication and authorization), the pod injected into the
+// mesh so that mesh policy can admit only the proxy, and the external
+// services. Field names follow the layout of the Kiali version; only what
+// the user set is written, so the Kiali operator's own defaults apply to
+// everything else. It also returns the override paths it refused.
+func kialiSpec(kap *meshv1alpha1.KialiAuthProxy, n Names) (map[string]any, []string) {
 	k := &kap.Spec.Kiali
 	v2 := k.Layout == meshv1alpha1.KialiLayoutV2
 	spec := map[string]any{
@@ -114,7 +115,13 @@ func Kiali(kap *meshv1alpha1.KialiAuthProxy, n Names) *unstructured.Unstructured
 	// inside the mesh and behind the proxy.
 	rendered := deepCopyMap(spec)
 	mergeInto(spec, overridesOf(k))
-	restoreProtected(spec, rendered, kap)
+	ignored := restoreProtected(spec, rendered, kap)
+	return spec, ignored
+}
+
+// Kiali is the Kiali CR; see kialiSpec for its spec.
+func Kiali(kap *meshv1alpha1.KialiAuthProxy, n Names) *unstructured.Unstructured {
+	spec, _ := kialiSpec(kap, n)
 	u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
 	u.SetGroupVersionKind(KialiGVK)
 	u.SetName(n.Kiali)
@@ -230,16 +237,8 @@ func restoreProtected(spec, rendered map[string]any, kap *meshv1alpha1.KialiAuth
 // operator does not let through, for the status to report.
 func IgnoredOverrides(kap *meshv1alpha1.KialiAuthProxy) []string {
 	d := kap.WithDefaults("")
-	rendered := Kiali(&meshv1alpha1.KialiAuthProxy{ObjectMeta: d.ObjectMeta, Spec: withoutOverrides(d.Spec)}, NamesFor(d)).Object["spec"].(map[string]any)
-	spec := deepCopyMap(rendered)
-	mergeInto(spec, overridesOf(&d.Spec.Kiali))
-	return restoreProtected(spec, rendered, d)
-}
-
-func withoutOverrides(s meshv1alpha1.KialiAuthProxySpec) meshv1alpha1.KialiAuthProxySpec {
-	out := *s.DeepCopy()
-	out.Kiali.Overrides = nil
-	return out
+	_, ignored := kialiSpec(d, NamesFor(d))
+	return ignored
 }
 
 func deepCopyMap(m map[string]any) map[string]any {

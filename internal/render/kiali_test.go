@@ -9,7 +9,7 @@ import (
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 )
 
-func kialiSpec(t *testing.T, kap *meshv1alpha1.KialiAuthProxy) map[string]any {
+func renderedKialiSpec(t *testing.T, kap *meshv1alpha1.KialiAuthProxy) map[string]any {
 	t.Helper()
 	d := kap.WithDefaults("")
 	return Kiali(d, NamesFor(d)).Object["spec"].(map[string]any)
@@ -31,7 +31,7 @@ func TestKialiOverridesMergeButKeepTheStrategy(t *testing.T) {
 		"deployment": {"replicas": 2, "view_only_mode": true},
 		"external_services": {"prometheus": {"url": "http://thanos-querier:9091"}}
 	}`)}
-	spec := kialiSpec(t, kap)
+	spec := renderedKialiSpec(t, kap)
 	if got := nested(t, spec, "auth", "strategy"); got != "anonymous" {
 		t.Errorf("auth.strategy = %v: overrides must not change it", got)
 	}
@@ -56,14 +56,14 @@ func TestKialiLayouts(t *testing.T) {
 	kap := loadSample(t, "mesh_v1alpha1_kialiauthproxy.yaml")
 	kap.Spec.Kiali.Namespaces = []string{"bookinfo"}
 
-	v1 := kialiSpec(t, kap)
+	v1 := renderedKialiSpec(t, kap)
 	if got := nested(t, v1, "deployment", "accessible_namespaces"); len(got.([]any)) != 1 {
 		t.Errorf("v1.73 accessible_namespaces %v", got)
 	}
 	nested(t, v1, "external_services", "grafana", "in_cluster_url")
 
 	kap.Spec.Kiali.Layout = meshv1alpha1.KialiLayoutV2
-	v2 := kialiSpec(t, kap)
+	v2 := renderedKialiSpec(t, kap)
 	if _, found, _ := unstructured.NestedFieldNoCopy(v2, "deployment", "accessible_namespaces"); found {
 		t.Error("v2 layout renders the v1.73 accessible_namespaces")
 	}
@@ -82,7 +82,7 @@ func TestKialiStaysInTheMesh(t *testing.T) {
 	kap := loadSample(t, "mesh_v1alpha1_kialiauthproxy.yaml")
 	// The CRD rejects these keys; render enforces them all the same.
 	kap.Spec.Kiali.PodAnnotations = map[string]string{"sidecar.istio.io/inject": "false", "team": "a"}
-	ann := nested(t, kialiSpec(t, kap), "deployment", "pod_annotations").(map[string]any)
+	ann := nested(t, renderedKialiSpec(t, kap), "deployment", "pod_annotations").(map[string]any)
 	if ann["sidecar.istio.io/inject"] != "true" || ann["proxy.istio.io/config"] != `{ "holdApplicationUntilProxyStarts": true }` || ann["team"] != "a" {
 		t.Errorf("pod annotations %v", ann)
 	}
@@ -93,7 +93,7 @@ func TestKialiOverridesCannotTakeKialiOutOfTheMesh(t *testing.T) {
 	kap.Spec.Kiali.Overrides = &apiextensionsv1.JSON{Raw: []byte(`{"deployment": {
 		"pod_annotations": {"sidecar.istio.io/inject": "false", "proxy.istio.io/config": "{}", "team": "a"},
 		"pod_labels": null}}`)}
-	spec := kialiSpec(t, kap)
+	spec := renderedKialiSpec(t, kap)
 	ann := nested(t, spec, "deployment", "pod_annotations").(map[string]any)
 	if ann["sidecar.istio.io/inject"] != "true" || ann["proxy.istio.io/config"] != `{ "holdApplicationUntilProxyStarts": true }` || ann["team"] != "a" {
 		t.Errorf("pod annotations %v", ann)
