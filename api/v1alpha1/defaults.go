@@ -21,6 +21,17 @@ const (
 	DefaultSessionSecretKey  = "session_secret"
 	DefaultTrustDomain       = "cluster.local"
 
+	// DefaultKialiSecretPrefix + cluster name is the Secret
+	// kiali-prepare-remote-cluster.sh writes for a remote cluster.
+	DefaultKialiSecretPrefix   = "kiali-remote-cluster-secret-"
+	DefaultPrometheusConfigKey = "prometheus.yml"
+	DefaultCAKey               = "ca.crt"
+	DefaultBearerTokenKey      = "token"
+	DefaultMetricsKeepRegex    = "istio_.*|envoy_.*|up"
+	DefaultMetricsClusterLabel = "cluster"
+	DefaultVerifyInterval      = time.Minute
+	DefaultVerifyMaxSampleAge  = 5 * time.Minute
+
 	// DefaultProxyImage is used when neither spec.proxy.image nor the
 	// operator's RELATED_IMAGE_OAUTH_PROXY environment variable is set.
 	DefaultProxyImage = "quay.io/openshift/origin-oauth-proxy:4.18"
@@ -109,7 +120,70 @@ func (in *KialiAuthProxy) WithDefaults(proxyImage string) *KialiAuthProxy {
 	if m.TrustDomain == "" {
 		m.TrustDomain = DefaultTrustDomain
 	}
+
+	for i := range out.Spec.Clusters {
+		defaultCluster(&out.Spec.Clusters[i])
+	}
+	if mt := out.Spec.Metrics; mt != nil {
+		defaultMetrics(mt, out.Spec.Kiali.Prometheus)
+	}
 	return out
+}
+
+func defaultCluster(c *ClusterSpec) {
+	if c.KialiSecret == "" {
+		c.KialiSecret = DefaultKialiSecretPrefix + c.Name
+	}
+	if c.Kubeconfig == nil {
+		c.Kubeconfig = &SecretKeyReference{Name: c.KialiSecret}
+	}
+	if c.Kubeconfig.Key == "" {
+		// Kiali's remote-cluster Secret keeps the kubeconfig under the
+		// cluster's name.
+		c.Kubeconfig.Key = c.Name
+	}
+	if p := c.Prometheus; p != nil && p.ConfigMap != nil && p.ConfigMap.Key == "" {
+		p.ConfigMap.Key = DefaultPrometheusConfigKey
+	}
+}
+
+func defaultMetrics(m *MetricsSpec, kialiPrometheus *PrometheusSpec) {
+	if m.KeepRegex == "" {
+		m.KeepRegex = DefaultMetricsKeepRegex
+	}
+	if m.ClusterLabel == "" {
+		m.ClusterLabel = DefaultMetricsClusterLabel
+	}
+	r := &m.Receiver
+	if r.BearerToken != nil && r.BearerToken.Key == "" {
+		r.BearerToken.Key = DefaultBearerTokenKey
+	}
+	if r.CA != nil && r.CA.Key == "" {
+		r.CA.Key = DefaultCAKey
+	}
+	if m.Verify == nil {
+		m.Verify = &VerifySpec{}
+	}
+	v := m.Verify
+	if v.QueryURL == "" && kialiPrometheus != nil {
+		v.QueryURL = kialiPrometheus.URL
+	}
+	if v.Enabled == nil {
+		on := v.QueryURL != ""
+		v.Enabled = &on
+	}
+	if v.BearerToken != nil && v.BearerToken.Key == "" {
+		v.BearerToken.Key = DefaultBearerTokenKey
+	}
+	if v.CA != nil && v.CA.Key == "" {
+		v.CA.Key = DefaultCAKey
+	}
+	if v.Interval == nil {
+		v.Interval = &metav1.Duration{Duration: DefaultVerifyInterval}
+	}
+	if v.MaxSampleAge == nil {
+		v.MaxSampleAge = &metav1.Duration{Duration: DefaultVerifyMaxSampleAge}
+	}
 }
 
 // Session cookie defaults. The expiry stays below the 24h lifetime of an

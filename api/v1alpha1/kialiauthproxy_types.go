@@ -12,6 +12,8 @@ import (
 
 // KialiAuthProxySpec describes one Kiali installation running with the
 // anonymous strategy inside the mesh, fronted by an OpenShift oauth-proxy.
+// +kubebuilder:validation:XValidation:rule="!has(self.clusters) || !self.clusters.exists(c, has(c.prometheus)) || has(self.metrics)",message="spec.metrics.receiver is required when a cluster has a prometheus: it is where the clusters write"
+// +kubebuilder:validation:XValidation:rule="!has(self.clusters) || !has(self.metrics) || (!has(self.metrics.receiver.bearerToken) && !has(self.metrics.receiver.basicAuth) && !has(self.metrics.receiver.ca)) || self.clusters.all(c, !has(c.prometheus) || !has(c.prometheus.configMap) || has(c.prometheus.configMap.credentialsDir))",message="spec.clusters[].prometheus.configMap.credentialsDir is required when the receiver has credentials: a plain Prometheus reads them from files"
 type KialiAuthProxySpec struct {
 	// Kiali configures the Kiali CR (kiali.io/v1alpha1 Kiali) that the
 	// operator writes for the Kiali operator to install.
@@ -29,6 +31,20 @@ type KialiAuthProxySpec struct {
 	// MeshSecurity locks Kiali down so that only the proxy can reach it.
 	// +optional
 	MeshSecurity *MeshSecuritySpec `json:"meshSecurity,omitempty"`
+
+	// Clusters are the mesh's remote clusters: Kiali lists them (its
+	// clustering settings) and, where a cluster's Prometheus is given, the
+	// operator makes it send the mesh metrics to spec.metrics.receiver.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
+	Clusters []ClusterSpec `json:"clusters,omitempty"`
+
+	// Metrics is where the clusters' metrics go, and how their arrival is
+	// checked. Required when a cluster has a Prometheus.
+	// +optional
+	Metrics *MetricsSpec `json:"metrics,omitempty"`
 }
 
 // MeshSecuritySpec configures the lock-down of Kiali. An anonymous Kiali
@@ -469,6 +485,12 @@ type KialiAuthProxyStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// Clusters reports each of spec.clusters that has a Prometheus.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Clusters []ClusterStatus `json:"clusters,omitempty"`
 }
 
 // KialiAuthProxy is a Kiali installation secured by an OpenShift oauth-proxy.

@@ -110,6 +110,9 @@ func kialiSpec(kap *meshv1alpha1.KialiAuthProxy, n Names) (map[string]any, []str
 	if t := k.Tracing; t != nil {
 		setPath(spec, t.Enabled, "external_services", "tracing", "enabled")
 	}
+	if len(kap.Spec.Clusters) > 0 {
+		setPath(spec, kialiClustering(kap.Spec.Clusters), clusteringPath(v2)...)
+	}
 
 	// Overrides come last, but cannot undo what keeps Kiali anonymous,
 	// inside the mesh and behind the proxy.
@@ -117,6 +120,30 @@ func kialiSpec(kap *meshv1alpha1.KialiAuthProxy, n Names) (map[string]any, []str
 	mergeInto(spec, overridesOf(k))
 	ignored := restoreProtected(spec, rendered, kap)
 	return spec, ignored
+}
+
+// kialiClustering lists the remote clusters with their Secrets. Detection of
+// Secrets by label is turned off: the list in the KialiAuthProxy is the one
+// truth, so a stray labelled Secret does not add a cluster to Kiali behind
+// the operator's back.
+func kialiClustering(clusters []meshv1alpha1.ClusterSpec) map[string]any {
+	list := make([]any, 0, len(clusters))
+	for _, c := range clusters {
+		list = append(list, map[string]any{"name": c.Name, "secret_name": c.KialiSecret})
+	}
+	return map[string]any{
+		"autodetect_secrets": map[string]any{"enabled": false},
+		"clusters":           list,
+	}
+}
+
+// clusteringPath is where the clustering settings live: under the feature
+// flags up to v1.73, at the top of the spec from v2.
+func clusteringPath(v2 bool) []string {
+	if v2 {
+		return []string{"clustering"}
+	}
+	return []string{"kiali_feature_flags", "clustering"}
 }
 
 // Kiali is the Kiali CR; see kialiSpec for its spec.
@@ -212,6 +239,10 @@ func restoreProtected(spec, rendered map[string]any, kap *meshv1alpha1.KialiAuth
 	restore("deployment", "instance_name")
 	restore("deployment", "ingress", "enabled")
 	restore("server", "port")
+	if len(kap.Spec.Clusters) > 0 {
+		// spec.clusters is the one list of clusters, for Kiali and metrics.
+		restore(clusteringPath(kap.Spec.Kiali.Layout == meshv1alpha1.KialiLayoutV2)...)
+	}
 	for key := range MeshPodAnnotations() {
 		restore("deployment", "pod_annotations", key)
 	}

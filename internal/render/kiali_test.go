@@ -1,6 +1,7 @@
 package render
 
 import (
+	"reflect"
 	"testing"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -101,5 +102,47 @@ func TestKialiOverridesCannotTakeKialiOutOfTheMesh(t *testing.T) {
 	labels := nested(t, spec, "deployment", "pod_labels").(map[string]any)
 	if labels["sidecar.istio.io/inject"] != "true" || labels[KialiPodLabel] != "kiali" {
 		t.Errorf("pod labels %v", labels)
+	}
+}
+
+func TestKialiClusteringFollowsSpecClusters(t *testing.T) {
+	kap := loadSample(t, "mesh_v1alpha1_kialiauthproxy.yaml")
+	kap.Spec.Clusters = []meshv1alpha1.ClusterSpec{
+		{Name: "east"},
+		{Name: "west", KialiSecret: "west-kubeconfig"},
+	}
+	// An override may not contradict the one list of clusters.
+	kap.Spec.Kiali.Overrides = &apiextensionsv1.JSON{Raw: []byte(
+		`{"kiali_feature_flags": {"clustering": {"clusters": [{"name": "stray"}]}}}`)}
+	want := []any{
+		map[string]any{"name": "east", "secret_name": "kiali-remote-cluster-secret-east"},
+		map[string]any{"name": "west", "secret_name": "west-kubeconfig"},
+	}
+	for _, tc := range []struct {
+		layout meshv1alpha1.KialiLayout
+		path   []string
+	}{
+		{meshv1alpha1.KialiLayoutV173, []string{"kiali_feature_flags", "clustering"}},
+		{meshv1alpha1.KialiLayoutV2, []string{"clustering"}},
+	} {
+		kap.Spec.Kiali.Layout = tc.layout
+		spec := renderedKialiSpec(t, kap)
+		got := nested(t, spec, append(tc.path, "clusters")...)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: clusters = %#v, want %#v", tc.layout, got, want)
+		}
+		if got := nested(t, spec, append(tc.path, "autodetect_secrets", "enabled")...); got != false {
+			t.Errorf("%s: autodetect_secrets.enabled = %v, want false", tc.layout, got)
+		}
+	}
+	kap.Spec.Kiali.Layout = meshv1alpha1.KialiLayoutV173
+	if ignored := IgnoredOverrides(kap); !reflect.DeepEqual(ignored, []string{"kiali_feature_flags.clustering"}) {
+		t.Errorf("ignored overrides = %v", ignored)
+	}
+
+	kap.Spec.Clusters = nil
+	spec := renderedKialiSpec(t, kap)
+	if _, found, _ := unstructured.NestedFieldNoCopy(spec, "kiali_feature_flags", "clustering", "autodetect_secrets"); found {
+		t.Error("without spec.clusters the clustering settings are Kiali's (or the overrides') own")
 	}
 }

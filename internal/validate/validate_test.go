@@ -24,7 +24,7 @@ func sample(t *testing.T) map[string]any {
 }
 
 func TestSamplesAreValid(t *testing.T) {
-	for _, f := range []string{"mesh_v1alpha1_kialiauthproxy.yaml", "mesh_v1alpha1_kialiauthproxy_v2.yaml"} {
+	for _, f := range []string{"mesh_v1alpha1_kialiauthproxy.yaml", "mesh_v1alpha1_kialiauthproxy_v2.yaml", "mesh_v1alpha1_kialiauthproxy_multicluster.yaml"} {
 		raw, err := os.ReadFile(filepath.Join("..", "..", "config", "samples", f))
 		if err != nil {
 			t.Fatal(err)

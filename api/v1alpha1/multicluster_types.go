@@ -1,0 +1,240 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ClusterSpec is one remote cluster of the mesh: Kiali sees it through its
+// remote-cluster Secret, and its Prometheus sends the mesh metrics to the
+// hub's receiver.
+type ClusterSpec struct {
+	// Name of the cluster, as Kiali and the metrics know it: the cluster in
+	// Kiali's view, the key of its remote-cluster Secret and the value of
+	// the cluster label on every sample the cluster sends.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="spec.clusters[].name must be a DNS label such as east"
+	Name string `json:"name"`
+
+	// KialiSecret names Kiali's remote-cluster Secret in this namespace, in
+	// the form kiali-prepare-remote-cluster.sh writes: label
+	// kiali.io/multiCluster: "true", annotation kiali.io/cluster: <name>,
+	// and key <name> holding a kubeconfig. Defaults to
+	// "kiali-remote-cluster-secret-<name>". It is only read.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	KialiSecret string `json:"kialiSecret,omitempty"`
+
+	// Kubeconfig is the Secret key holding the kubeconfig the operator uses
+	// to write on this cluster (the remote_write entry and the receiver
+	// credentials). Kiali's remote-cluster Secret is usually read-only, so
+	// set this when Prometheus is set. Defaults to KialiSecret, key <name>.
+	// Kubeconfigs that run exec or auth-provider plugins or read local files
+	// are refused.
+	// +optional
+	Kubeconfig *SecretKeyReference `json:"kubeconfig,omitempty"`
+
+	// Prometheus is the cluster's Prometheus that the operator makes send
+	// the mesh metrics to spec.metrics.receiver. Without it the cluster is
+	// only listed in Kiali.
+	// +optional
+	Prometheus *SpokePrometheus `json:"prometheus,omitempty"`
+}
+
+// SpokePrometheus is the Prometheus of a remote cluster: exactly one of
+// resource, userWorkloadMonitoring and configMap.
+// +kubebuilder:validation:XValidation:rule="[has(self.resource), has(self.userWorkloadMonitoring), has(self.configMap)].filter(x, x).size() == 1",message="spec.clusters[].prometheus needs exactly one of resource, userWorkloadMonitoring or configMap"
+type SpokePrometheus struct {
+	// Resource is a Prometheus Operator Prometheus (monitoring.coreos.com/v1):
+	// the operator adds its entry to spec.remoteWrite.
+	// +optional
+	Resource *ObjectReference `json:"resource,omitempty"`
+
+	// UserWorkloadMonitoring is OpenShift's user-workload monitoring: the
+	// operator adds its entry to prometheus.remoteWrite in the ConfigMap
+	// openshift-user-workload-monitoring/user-workload-monitoring-config.
+	// +optional
+	UserWorkloadMonitoring *UserWorkloadMonitoringTarget `json:"userWorkloadMonitoring,omitempty"`
+
+	// ConfigMap holds a plain prometheus.yml (Istio's sample Prometheus add-on
+	// and similar): the operator adds its entry to remote_write. Prometheus
+	// reads the change when it reloads its configuration.
+	// +optional
+	ConfigMap *PrometheusConfigMap `json:"configMap,omitempty"`
+}
+
+// UserWorkloadMonitoringTarget selects OpenShift's user-workload monitoring.
+// It has no settings: the ConfigMap's place is fixed by OpenShift.
+type UserWorkloadMonitoringTarget struct{}
+
+// ObjectReference names a namespaced object.
+type ObjectReference struct {
+	// Namespace of the object.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Namespace string `json:"namespace"`
+
+	// Name of the object.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+}
+
+// PrometheusConfigMap is a ConfigMap holding a prometheus.yml.
+type PrometheusConfigMap struct {
+	ObjectReference `json:",inline"`
+
+	// Key of the configuration in the ConfigMap. Defaults to "prometheus.yml".
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	Key string `json:"key,omitempty"`
+
+	// CredentialsDir is where that Prometheus mounts the receiver
+	// credentials Secret the operator writes next to the ConfigMap (named
+	// like the entry, see status.clusters[].credentialsSecret). A plain
+	// prometheus.yml reads credentials from files, so this is required when
+	// the receiver needs a bearer token, basic auth or a CA.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('/')",message="spec.clusters[].prometheus.configMap.credentialsDir must be an absolute path"
+	CredentialsDir string `json:"credentialsDir,omitempty"`
+}
+
+// MetricsSpec wires the Prometheus of every cluster in spec.clusters to one
+// receiver in the hub, which Kiali reads.
+type MetricsSpec struct {
+	// Receiver is where the clusters' Prometheus servers write.
+	Receiver ReceiverSpec `json:"receiver"`
+
+	// KeepRegex selects the metric names sent (a write-relabel keep rule on
+	// __name__). Defaults to "istio_.*|envoy_.*|up".
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	KeepRegex string `json:"keepRegex,omitempty"`
+
+	// ClusterLabel is the label that carries the cluster's name on every
+	// sample sent. Defaults to "cluster".
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-zA-Z_][a-zA-Z0-9_]*$') && !self.startsWith('__')",message="spec.metrics.clusterLabel must be a Prometheus label name such as cluster"
+	ClusterLabel string `json:"clusterLabel,omitempty"`
+
+	// Verify queries the hub for the newest sample of each cluster and
+	// reports it in status.clusters and the MetricsWired condition.
+	// +optional
+	Verify *VerifySpec `json:"verify,omitempty"`
+}
+
+// ReceiverSpec is the hub's remote-write receiver: a Thanos Receive, or a
+// Prometheus with the remote-write receiver on.
+type ReceiverSpec struct {
+	// URL the clusters write to, as they reach it, for example
+	// https://prometheus-hub.apps.hub.example.com/api/v1/write.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && (self.startsWith('http://') || self.startsWith('https://'))",message="spec.metrics.receiver.url must be an http or https URL"
+	URL string `json:"url"`
+
+	// BearerToken is a Secret key in this namespace with the token the
+	// clusters send. The operator copies it to each cluster.
+	// +optional
+	BearerToken *SecretKeyReference `json:"bearerToken,omitempty"`
+
+	// BasicAuth names a Secret in this namespace with the keys "username"
+	// and "password". The operator copies it to each cluster.
+	// +optional
+	BasicAuth *SecretReference `json:"basicAuth,omitempty"`
+
+	// CA is a Secret key in this namespace with the PEM CA bundle that
+	// verifies the receiver's certificate. Key defaults to "ca.crt".
+	// +optional
+	CA *SecretKeyReference `json:"ca,omitempty"`
+
+	// Prometheus is the hub's Prometheus Operator Prometheus that receives:
+	// the operator sets its spec.enableRemoteWriteReceiver, and unsets it
+	// again on deletion if it was the one to set it.
+	// +optional
+	Prometheus *ObjectReference `json:"prometheus,omitempty"`
+}
+
+// SecretReference names a Secret in the KialiAuthProxy's namespace.
+type SecretReference struct {
+	// Name of the Secret.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+}
+
+// VerifySpec configures the check that metrics arrive at the hub.
+type VerifySpec struct {
+	// Enabled turns the check on. Defaults to true when a query URL is known
+	// (QueryURL or spec.kiali.prometheus.url).
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// QueryURL is the base URL of the hub Prometheus HTTP API, as the
+	// operator reaches it. Defaults to spec.kiali.prometheus.url: the
+	// Prometheus Kiali reads is the one that must hold every cluster.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && (self.startsWith('http://') || self.startsWith('https://'))",message="spec.metrics.verify.queryURL must be an http or https URL"
+	QueryURL string `json:"queryURL,omitempty"`
+
+	// BearerToken is a Secret key in this namespace with a token for the
+	// query API (for example a Thanos querier behind an oauth-proxy).
+	// +optional
+	BearerToken *SecretKeyReference `json:"bearerToken,omitempty"`
+
+	// CA is a Secret key in this namespace with the PEM CA bundle that
+	// verifies the query API's certificate. Key defaults to "ca.crt".
+	// +optional
+	CA *SecretKeyReference `json:"ca,omitempty"`
+
+	// Interval between checks. Defaults to 1m.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
+	Interval *metav1.Duration `json:"interval,omitempty"`
+
+	// MaxSampleAge is how old a cluster's newest sample may be for its
+	// metrics to count as flowing. Defaults to 5m.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
+	MaxSampleAge *metav1.Duration `json:"maxSampleAge,omitempty"`
+}
+
+// ClusterStatus is what the operator saw of one cluster.
+type ClusterStatus struct {
+	// Name of the cluster.
+	Name string `json:"name"`
+
+	// Wired is true when the cluster's Prometheus configuration holds the
+	// operator's remote_write entry as the spec asks.
+	Wired bool `json:"wired"`
+
+	// Entry is the name of the operator's remote_write entry there; the
+	// receiver credentials Secret next to the Prometheus has this name too.
+	// +optional
+	Entry string `json:"entry,omitempty"`
+
+	// MetricsFlowing is true when the hub holds a sample from this cluster
+	// no older than spec.metrics.verify.maxSampleAge; unset when not checked.
+	// +optional
+	MetricsFlowing *bool `json:"metricsFlowing,omitempty"`
+
+	// LastSampleAge is the age of the cluster's newest sample at the hub when
+	// it was last checked, such as "12s".
+	// +optional
+	LastSampleAge string `json:"lastSampleAge,omitempty"`
+
+	// Message says what is wrong, naming the object and the fix.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
