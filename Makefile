@@ -44,7 +44,7 @@ vet: ## Run go vet.
 	go vet ./...
 
 .PHONY: tools
-tools: ## Install the non-Go programs the tests run (kubectl, lua5.4) where missing.
+tools: ## Install the non-Go programs the tests run (kubectl, lua5.4, prometheus) where missing.
 	@hack/install-tools.sh
 
 .PHONY: envtest
@@ -61,6 +61,8 @@ FUZZTIME ?= 30s
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s); failures land in testdata/fuzz.
 	go test ./internal/render -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s
 	go test ./internal/render -run '^$$' -fuzz '^FuzzProxyArgs$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s
+	go test ./internal/remotewrite -run '^$$' -fuzz '^FuzzMergePrometheusYAML$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s
+	go test ./internal/remotewrite -run '^$$' -fuzz '^FuzzMergeUWM$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s
 
 .PHONY: update-golden
 update-golden: ## Rewrite the render golden files from the current code.
