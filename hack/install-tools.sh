@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs the programs the tests run that are not Go modules, from Debian's
 # packages, when the machine lacks them: kubectl (the deploy test applies the
-# kustomize output with it) and lua5.4 (the Argo CD health check is Lua).
+# kustomize output with it), lua5.4 (the Argo CD health check is Lua) and
+# prometheus (promtool checks every prometheus.yml the operator writes, and
+# the multi-cluster suite runs a hub and a spoke Prometheus).
 set -euo pipefail
 
 missing=()
 command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
 command -v lua5.4 >/dev/null 2>&1 || missing+=(lua5.4)
+{ command -v prometheus && command -v promtool; } >/dev/null 2>&1 || missing+=(prometheus)
 ((${#missing[@]} == 0)) && exit 0
 
 if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null 2>&1; then

@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -30,6 +31,7 @@ import (
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/apply"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/clusters"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 )
 
@@ -44,7 +46,7 @@ const missingCRDRetry = 2 * time.Minute
 // Writes are server-side apply (patch) and create-only Secrets; nothing is
 // updated, so no role grants update except where OpenShift and the owner
 // reference admission check ask for it by that name.
-// +kubebuilder:rbac:groups=mesh.kialiauth.io,resources=kialiauthproxies,verbs=get;list;watch
+// +kubebuilder:rbac:groups=mesh.kialiauth.io,resources=kialiauthproxies,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=mesh.kialiauth.io,resources=kialiauthproxies/status,verbs=get;patch
 // +kubebuilder:rbac:groups=mesh.kialiauth.io,resources=kialiauthproxies/finalizers,verbs=update
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
@@ -57,6 +59,7 @@ const missingCRDRetry = 2 * time.Minute
 // +kubebuilder:rbac:groups=route.openshift.io,resources=routes/custom-host,verbs=create;update
 // +kubebuilder:rbac:groups=security.istio.io,resources=authorizationpolicies;peerauthentications,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=monitoring.coreos.com,resources=prometheuses,verbs=get;patch
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
 
 // Reconciler reconciles KialiAuthProxy objects.
@@ -70,6 +73,8 @@ type Reconciler struct {
 	Applier      *apply.Applier
 	// ProxyImage is the default oauth-proxy image (RELATED_IMAGE_OAUTH_PROXY).
 	ProxyImage string
+	// Clusters hands out clients for the clusters in spec.clusters.
+	Clusters *clusters.Cache
 
 	watches *optionalWatches
 }
@@ -83,9 +88,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !kap.DeletionTimestamp.IsZero() {
-		// Every child carries an owner reference: the garbage collector
-		// removes them.
-		return ctrl.Result{}, nil
+		// Every child here carries an owner reference: the garbage
+		// collector removes them. Only what was written on other clusters
+		// needs the operator.
+		return r.finalize(ctx, kap)
 	}
 
 	kinds, err := r.detectKinds(ctx)
@@ -107,7 +113,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		applyErrors: map[string]error{},
 		problems:    res.problems,
 	}
-	keep := map[apply.ObjectID]bool{}
+	// The record of remote writes is kept for as long as the KialiAuthProxy.
+	keep := map[apply.ObjectID]bool{
+		{GroupKind: schema.GroupKind{Kind: "ConfigMap"}, Namespace: kap.Namespace, Name: obs.names.RemoteWriteRecord}: true,
+	}
 	for _, obj := range render.Render(kap, res.inputs) {
 		gk := obj.GetObjectKind().GroupVersionKind().GroupKind()
 		if _, optional := optionalKinds[gk]; optional {
@@ -155,6 +164,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 
+	rep, problems, err := r.reconcileClusters(ctx, kap, kap.WithDefaults(r.ProxyImage), obs.names)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	obs.clusters = rep
+	obs.problems = append(obs.problems, problems...)
+
 	dep := &appsv1.Deployment{}
 	err = r.Client.Get(ctx, types.NamespacedName{Namespace: kap.Namespace, Name: obs.names.Proxy}, dep)
 	switch {
@@ -165,7 +181,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 
 	conds := computeConditions(kap, obs)
-	if err := r.writeStatus(ctx, kap, conds); err != nil {
+	if err := r.writeStatusValue(ctx, kap, newStatus(kap, conds, rep.statuses), conds); err != nil {
 		return ctrl.Result{}, err
 	}
 	for _, err := range obs.applyErrors {
@@ -173,10 +189,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		// what failed.
 		return ctrl.Result{}, err
 	}
+	var result ctrl.Result
 	if waitingForCRD(kap, kinds) {
-		return ctrl.Result{RequeueAfter: missingCRDRetry}, nil
+		result.RequeueAfter = missingCRDRetry
 	}
-	return ctrl.Result{}, nil
+	if rep.active && (result.RequeueAfter == 0 || rep.requeueAfter < result.RequeueAfter) {
+		// Other clusters are not watched: look again to repair drift there,
+		// retry failures and check that metrics arrive.
+		result.RequeueAfter = rep.requeueAfter
+	}
+	return result, nil
 }
 
 var secretGK = schema.GroupKind{Kind: "Secret"}
@@ -208,10 +230,9 @@ func atVersion(obj client.Object, gvk schema.GroupVersionKind) (client.Object, e
 	return u, nil
 }
 
-// writeStatus writes the status only when it changed, and records an event
-// for every condition that changed status.
-func (r *Reconciler) writeStatus(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, conds []metav1.Condition) error {
-	st := newStatus(kap, conds)
+// writeStatusValue writes the status only when it changed, and records an
+// event for every condition that changed status.
+func (r *Reconciler) writeStatusValue(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, st meshv1alpha1.KialiAuthProxyStatus, conds []metav1.Condition) error {
 	if equality.Semantic.DeepEqual(st, kap.Status) {
 		return nil
 	}
@@ -278,6 +299,20 @@ func secretRefs(o client.Object) []string {
 			refs = append(refs, u.PasswordSecret.Name)
 		}
 	}
+	d := kap.WithDefaults("")
+	for _, c := range d.Spec.Clusters {
+		refs = append(refs, c.KialiSecret, c.Kubeconfig.Name)
+	}
+	if m := d.Spec.Metrics; m != nil {
+		for _, ref := range []*meshv1alpha1.SecretKeyReference{m.Receiver.BearerToken, m.Receiver.CA, m.Verify.BearerToken, m.Verify.CA} {
+			if ref != nil {
+				refs = append(refs, ref.Name)
+			}
+		}
+		if b := m.Receiver.BasicAuth; b != nil {
+			refs = append(refs, b.Name)
+		}
+	}
 	return refs
 }
 
@@ -308,6 +343,17 @@ func requestsFor(list *meshv1alpha1.KialiAuthProxyList) []reconcile.Request {
 	return reqs
 }
 
+// skipCleanupChanged lets the user's "give up" on an unreachable cluster
+// take effect at once rather than at the next retry.
+var skipCleanupChanged = predicate.Funcs{
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		return e.ObjectOld.GetAnnotations()[SkipRemoteCleanupAnnotation] != e.ObjectNew.GetAnnotations()[SkipRemoteCleanupAnnotation]
+	},
+}
+
 // SetupWithManager registers the reconciler, its index and its watches.
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts controller.Options) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &meshv1alpha1.KialiAuthProxy{}, secretRefsIndex, secretRefs); err != nil {
@@ -315,7 +361,8 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 	}
 	isOurCRD := predicate.NewPredicateFuncs(func(o client.Object) bool { return crdNames[o.GetName()] })
 	c, err := ctrl.NewControllerManagedBy(mgr).
-		For(&meshv1alpha1.KialiAuthProxy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&meshv1alpha1.KialiAuthProxy{}, builder.WithPredicates(predicate.Or[client.Object](
+			predicate.GenerationChangedPredicate{}, skipCleanupChanged))).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
 		Owns(&corev1.ServiceAccount{}).

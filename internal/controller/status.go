@@ -24,6 +24,10 @@ const (
 	// ConditionHtpasswdBypassesSAR is True while htpasswd logins are on:
 	// oauth-proxy does not check the SubjectAccessReviews for those users.
 	ConditionHtpasswdBypassesSAR = "HtpasswdBypassesSAR"
+	// ConditionMetricsWired reports the clusters' Prometheus wiring (and,
+	// when checked, that their metrics arrive); per cluster detail is in
+	// status.clusters. Reported only when spec.clusters has a Prometheus.
+	ConditionMetricsWired = "MetricsWired"
 )
 
 // Condition reasons. They are part of the API: tools match on them.
@@ -45,6 +49,16 @@ const (
 	ReasonIstioSecurityCRDMissing = "IstioSecurityCRDMissing"
 	ReasonHtpasswdConfigured      = "HtpasswdConfigured"
 	ReasonNoHtpasswd              = "NoHtpasswd"
+	ReasonMetricsWired            = "Wired"
+	ReasonMetricsFlowing          = "MetricsFlowing"
+	ReasonClusterUnreachable      = "ClusterUnreachable"
+	ReasonReceiverFailed          = "ReceiverFailed"
+	ReasonMetricsNotFlowing       = "MetricsNotFlowing"
+	ReasonVerificationFailed      = "VerificationFailed"
+	ReasonRemovalPending          = "RemovalPending"
+	ReasonCleanupPending          = "CleanupPending"
+	ReasonCleanupSkipped          = "CleanupSkipped"
+	ReasonCleanedUp               = "CleanedUp"
 )
 
 // observation is what one reconcile saw, from which the status is computed.
@@ -54,6 +68,7 @@ type observation struct {
 	applyErrors map[string]error // first error by render component label
 	problems    []problem
 	deployment  *appsv1.Deployment // nil when not in the cache yet
+	clusters    *clusterReport     // nil when not looked at
 }
 
 // computeConditions derives every condition from the observation alone:
@@ -154,7 +169,57 @@ func computeConditions(kap *meshv1alpha1.KialiAuthProxy, o *observation) []metav
 	if degraded.Status == metav1.ConditionTrue {
 		ready = cond(ConditionReady, false, degraded.Reason, degraded.Type+": "+degraded.Message)
 	}
-	return []metav1.Condition{ready, kiali, proxy, exposed, locked, degraded, bypass}
+	conds := []metav1.Condition{ready, kiali, proxy, exposed, locked, degraded, bypass}
+	if rep := o.clusters; rep != nil && rep.active {
+		conds = append(conds, metricsWired(rep, cond))
+	}
+	return conds
+}
+
+// metricsWired summarises the clusters' wiring. It does not count towards
+// Ready: Kiali works without one cluster's metrics, and that cluster's
+// status entry says what is wrong.
+func metricsWired(rep *clusterReport, cond func(string, bool, string, string) metav1.Condition) metav1.Condition {
+	var msgs []string
+	for _, st := range rep.statuses {
+		if !st.Wired {
+			msgs = append(msgs, st.Name+": "+st.Message)
+		}
+	}
+	switch {
+	case len(rep.failed) > 0:
+		return cond(ConditionMetricsWired, false, ReasonClusterUnreachable, fmt.Sprintf(
+			"Not wired: %s; the other clusters are not affected and the operator retries every %s", strings.Join(msgs, "; "), clusterRetry))
+	case rep.receiverErr != nil:
+		return cond(ConditionMetricsWired, false, ReasonReceiverFailed, fmt.Sprintf("The hub's receiver: %v", rep.receiverErr))
+	case len(rep.leftovers) > 0:
+		return cond(ConditionMetricsWired, false, ReasonRemovalPending, fmt.Sprintf(
+			"The operator's remote_write entry is still in clusters that left spec.clusters: %s; it retries every %s, or annotate the KialiAuthProxy %s=true to leave them",
+			strings.Join(rep.leftovers, "; "), clusterRetry, SkipRemoteCleanupAnnotation))
+	case rep.verifyErr != nil:
+		return cond(ConditionMetricsWired, false, ReasonVerificationFailed, fmt.Sprintf(
+			"Every cluster is wired to %s, but the hub could not be asked whether metrics arrive: %v; fix spec.metrics.verify or set its enabled to false", rep.receiverURL, rep.verifyErr))
+	case len(rep.silent) > 0:
+		return cond(ConditionMetricsWired, false, ReasonMetricsNotFlowing, fmt.Sprintf(
+			"Every cluster is wired to %s, but %s has no sample newer than spec.metrics.verify.maxSampleAge from %s: check that their Prometheus loaded its configuration and reaches the receiver",
+			rep.receiverURL, rep.queryURL, strings.Join(rep.silent, ", ")))
+	case len(rep.statuses) == 0:
+		return cond(ConditionMetricsWired, true, ReasonMetricsWired, "No cluster has a Prometheus to wire")
+	case rep.verified:
+		return cond(ConditionMetricsWired, true, ReasonMetricsFlowing, fmt.Sprintf(
+			"Clusters %s send metrics to %s, and %s has recent samples from each", clusterNames(rep), rep.receiverURL, rep.queryURL))
+	default:
+		return cond(ConditionMetricsWired, true, ReasonMetricsWired, fmt.Sprintf(
+			"Clusters %s send metrics to %s (not checked: set spec.metrics.verify.queryURL to check that they arrive)", clusterNames(rep), rep.receiverURL))
+	}
+}
+
+func clusterNames(rep *clusterReport) string {
+	names := make([]string, len(rep.statuses))
+	for i, st := range rep.statuses {
+		names[i] = st.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 // deploymentAvailability reads the Deployment's own Available condition,
@@ -191,8 +256,8 @@ func ptrOr(p *int32, def int32) int32 {
 }
 
 // newStatus is the status to write.
-func newStatus(kap *meshv1alpha1.KialiAuthProxy, conds []metav1.Condition) meshv1alpha1.KialiAuthProxyStatus {
-	st := meshv1alpha1.KialiAuthProxyStatus{ObservedGeneration: kap.Generation, URL: render.URL(kap)}
+func newStatus(kap *meshv1alpha1.KialiAuthProxy, conds []metav1.Condition, clusters []meshv1alpha1.ClusterStatus) meshv1alpha1.KialiAuthProxyStatus {
+	st := meshv1alpha1.KialiAuthProxyStatus{ObservedGeneration: kap.Generation, URL: render.URL(kap), Clusters: clusters}
 	// Only the computed conditions are kept (a type this version no longer
 	// reports goes away); a condition whose status did not change keeps its
 	// transition time.

@@ -205,7 +205,7 @@ func TestNewStatusDropsConditionsNoLongerComputed(t *testing.T) {
 	kap := testKAP()
 	kap.Status.Conditions = []metav1.Condition{{Type: "Obsolete", Status: metav1.ConditionTrue, Reason: "Old", Message: "from an older operator"}}
 	o := &observation{names: render.NamesFor(kap), kinds: allServed(), applyErrors: map[string]error{}, deployment: availableDeployment()}
-	for _, c := range newStatus(kap, computeConditions(kap, o)).Conditions {
+	for _, c := range newStatus(kap, computeConditions(kap, o), nil).Conditions {
 		if c.Type == "Obsolete" {
 			t.Fatal("a condition no longer computed was kept")
 		}
@@ -215,9 +215,9 @@ func TestNewStatusDropsConditionsNoLongerComputed(t *testing.T) {
 func TestNewStatusKeepsTransitionTimes(t *testing.T) {
 	kap := testKAP()
 	o := &observation{names: render.NamesFor(kap), kinds: allServed(), applyErrors: map[string]error{}, deployment: availableDeployment()}
-	kap.Status = newStatus(kap, computeConditions(kap, o))
+	kap.Status = newStatus(kap, computeConditions(kap, o), nil)
 	first := kap.Status.DeepCopy()
-	again := newStatus(kap, computeConditions(kap, o))
+	again := newStatus(kap, computeConditions(kap, o), nil)
 	if len(again.Conditions) != len(first.Conditions) {
 		t.Fatal("conditions accumulated")
 	}

@@ -19,6 +19,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/apply"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/clusters"
 	ctrlpkg "github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 )
 
@@ -76,6 +77,8 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (manager.Manager, *ct
 		SecretReader: mgr.GetAPIReader(),
 		Recorder:     mgr.GetEventRecorder("kiali-auth-proxy-operator"),
 		ProxyImage:   o.ProxyImage,
+		// Kubeconfig Secrets are read from the API server, like every Secret.
+		Clusters: &clusters.Cache{Reader: mgr.GetAPIReader(), Scheme: scheme},
 		Applier: &apply.Applier{
 			Client:     mgr.GetClient(),
 			Scheme:     scheme,

@@ -77,6 +77,7 @@ const (
 	ComponentKiali         = "kiali"
 	ComponentExposure      = "exposure"
 	ComponentSessionSecret = "session-secret"
+	ComponentMetrics       = "metrics"
 
 	// KialiPodLabel is set on the Kiali pods (through the Kiali CR's
 	// deployment.pod_labels) to the KialiAuthProxy's name, so the lock-down
@@ -107,6 +108,13 @@ type Names struct {
 	HtpasswdPrefix string
 	// TrustDomain is the mesh trust domain of the proxy's identity.
 	TrustDomain string
+	// RemoteWriteEntry names the operator's remote_write entry in every
+	// cluster's Prometheus, and the receiver credentials Secret next to it.
+	// The namespace is part of it: several hubs may write to one cluster.
+	RemoteWriteEntry string
+	// RemoteWriteRecord is the ConfigMap that records where on other
+	// clusters the operator wrote, so that it can take it out again.
+	RemoteWriteRecord string
 }
 
 // NamesFor decides the names for a KialiAuthProxy. With the object named
@@ -126,6 +134,9 @@ func NamesFor(kap *meshv1alpha1.KialiAuthProxy) Names {
 		LockDown:       base + "-lockdown",
 		HtpasswdPrefix: base + "-htpasswd-",
 		TrustDomain:    meshv1alpha1.DefaultTrustDomain,
+
+		RemoteWriteEntry:  "kialiauthproxy-" + kap.Namespace + "-" + base,
+		RemoteWriteRecord: base + "-remote-write",
 	}
 	if m := kap.Spec.MeshSecurity; m != nil && m.TrustDomain != "" {
 		n.TrustDomain = m.TrustDomain

@@ -707,6 +707,35 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			Entry("a trust domain that is not a DNS name", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.MeshSecurity = &meshv1alpha1.MeshSecuritySpec{TrustDomain: "Cluster Local"}
 			}, "spec.meshSecurity.trustDomain must be a lowercase DNS name such as cluster.local"),
+			Entry("a cluster's Prometheus without a receiver", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Clusters = []meshv1alpha1.ClusterSpec{{Name: "east", Prometheus: &meshv1alpha1.SpokePrometheus{UserWorkloadMonitoring: &meshv1alpha1.UserWorkloadMonitoringTarget{}}}}
+			}, "spec.metrics.receiver is required when a cluster has a prometheus: it is where the clusters write"),
+			Entry("a cluster's Prometheus given twice", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Metrics = &meshv1alpha1.MetricsSpec{Receiver: meshv1alpha1.ReceiverSpec{URL: "https://hub.example.com/api/v1/write"}}
+				k.Spec.Clusters = []meshv1alpha1.ClusterSpec{{Name: "east", Prometheus: &meshv1alpha1.SpokePrometheus{
+					UserWorkloadMonitoring: &meshv1alpha1.UserWorkloadMonitoringTarget{},
+					Resource:               &meshv1alpha1.ObjectReference{Namespace: "monitoring", Name: "k8s"},
+				}}}
+			}, "spec.clusters[].prometheus needs exactly one of resource, userWorkloadMonitoring or configMap"),
+			Entry("a plain Prometheus without a place for the receiver credentials", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Metrics = &meshv1alpha1.MetricsSpec{Receiver: meshv1alpha1.ReceiverSpec{
+					URL: "https://hub.example.com/api/v1/write", BearerToken: &meshv1alpha1.SecretKeyReference{Name: "token"}}}
+				k.Spec.Clusters = []meshv1alpha1.ClusterSpec{{Name: "east", Prometheus: &meshv1alpha1.SpokePrometheus{
+					ConfigMap: &meshv1alpha1.PrometheusConfigMap{ObjectReference: meshv1alpha1.ObjectReference{Namespace: "istio-system", Name: "prometheus"}},
+				}}}
+			}, "spec.clusters[].prometheus.configMap.credentialsDir is required when the receiver has credentials: a plain Prometheus reads them from files"),
+			Entry("a cluster name that is not a DNS label", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Clusters = []meshv1alpha1.ClusterSpec{{Name: "East_1"}}
+			}, "spec.clusters[].name must be a DNS label such as east"),
+			Entry("the same cluster twice", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Clusters = []meshv1alpha1.ClusterSpec{{Name: "east"}, {Name: "east"}}
+			}, `spec.clusters[1]: Duplicate value: map[string]interface {}{"name":"east"}`),
+			Entry("a receiver URL that is not a URL", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Metrics = &meshv1alpha1.MetricsSpec{Receiver: meshv1alpha1.ReceiverSpec{URL: "hub:9090/api/v1/write"}}
+			}, "spec.metrics.receiver.url must be an http or https URL"),
+			Entry("a cluster label that is not a label name", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Metrics = &meshv1alpha1.MetricsSpec{Receiver: meshv1alpha1.ReceiverSpec{URL: "https://hub.example.com/api/v1/write"}, ClusterLabel: "__cluster"}
+			}, "spec.metrics.clusterLabel must be a Prometheus label name such as cluster"),
 			Entry("a name too long to derive object names from", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Name = strings.Repeat("k", 41)
 			}, "metadata.name must be at most 40 characters: the names of the objects made for it are derived from it"),
@@ -714,8 +743,8 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 				"metadata.name must be a DNS label starting with a letter: it names the proxy's Service"),
 		)
 
-		It("accepts both samples", func() {
-			for _, file := range []string{"mesh_v1alpha1_kialiauthproxy.yaml", "mesh_v1alpha1_kialiauthproxy_v2.yaml"} {
+		It("accepts every sample", func() {
+			for _, file := range []string{"mesh_v1alpha1_kialiauthproxy.yaml", "mesh_v1alpha1_kialiauthproxy_v2.yaml", "mesh_v1alpha1_kialiauthproxy_multicluster.yaml"} {
 				kap := sample(file, "default")
 				Expect(k.Create(ctx, kap, client.DryRunAll)).To(Succeed(), file)
 			}

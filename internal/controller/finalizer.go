@@ -1,0 +1,98 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
+)
+
+// ensureFinalizer adds the cleanup finalizer before anything is written on
+// another cluster.
+func (r *Reconciler) ensureFinalizer(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy) error {
+	if controllerutil.ContainsFinalizer(kap, RemoteCleanupFinalizer) {
+		return nil
+	}
+	base := kap.DeepCopy()
+	controllerutil.AddFinalizer(kap, RemoteCleanupFinalizer)
+	if err := r.Client.Patch(ctx, kap, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("adding finalizer %s: %w", RemoteCleanupFinalizer, err)
+	}
+	return nil
+}
+
+// releaseFinalizer removes the cleanup finalizer once nothing is left on
+// other clusters.
+func (r *Reconciler) releaseFinalizer(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy) error {
+	if !controllerutil.ContainsFinalizer(kap, RemoteCleanupFinalizer) {
+		return nil
+	}
+	base := kap.DeepCopy()
+	controllerutil.RemoveFinalizer(kap, RemoteCleanupFinalizer)
+	if err := r.Client.Patch(ctx, kap, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("removing finalizer %s: %w", RemoteCleanupFinalizer, err)
+	}
+	return nil
+}
+
+// finalize takes every recorded remote_write entry out of the other
+// clusters and switches off a receiver the operator switched on; the
+// objects in the KialiAuthProxy's namespace go with their owner. An entry
+// that cannot be removed keeps the KialiAuthProxy, with a condition that
+// names it, until it can be or SkipRemoteCleanupAnnotation says to give up.
+func (r *Reconciler) finalize(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(kap, RemoteCleanupFinalizer) {
+		return ctrl.Result{}, nil
+	}
+	n := render.NamesFor(kap.WithDefaults(r.ProxyImage))
+	prev, err := r.loadRecord(ctx, kap, n)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	left := &record{}
+	var failures []string
+	for _, w := range prev.Wirings {
+		if err := r.unwireWith(ctx, kap, w); err != nil && !r.skipCleanup(kap, w.String(), err) {
+			left.Wirings = append(left.Wirings, w)
+			failures = append(failures, fmt.Sprintf("%s: %v", w, err))
+		}
+	}
+	if rc := prev.Receiver; rc != nil {
+		what := "the remote-write receiver of Prometheus " + rc.Namespace + "/" + rc.Name
+		if err := r.setReceiver(ctx, *rc, false); err != nil && !r.skipCleanup(kap, what, err) {
+			left.Receiver = rc
+			failures = append(failures, fmt.Sprintf("%s: %v", what, err))
+		}
+	}
+	if err := r.saveRecord(ctx, kap, n, left, prev); err != nil {
+		return ctrl.Result{}, err
+	}
+	if left.empty() {
+		if len(prev.Wirings) > 0 || prev.Receiver != nil {
+			r.Recorder.Eventf(kap, nil, corev1.EventTypeNormal, ReasonCleanedUp, "Delete",
+				"Removed the remote_write entry %s from every cluster", n.RemoteWriteEntry)
+		}
+		return ctrl.Result{}, r.releaseFinalizer(ctx, kap)
+	}
+
+	msg := fmt.Sprintf("Deletion waits for the operator to take its remote_write changes out of other clusters, retried every %s: %s. "+
+		"Fix the cluster's kubeconfig Secret or reachability, or annotate the KialiAuthProxy %s=true to delete it and leave them behind",
+		clusterRetry, strings.Join(failures, "; "), SkipRemoteCleanupAnnotation)
+	c := metav1.Condition{Type: ConditionMetricsWired, Status: metav1.ConditionFalse, Reason: ReasonCleanupPending,
+		Message: msg, ObservedGeneration: kap.Generation}
+	st := kap.Status.DeepCopy()
+	meta.SetStatusCondition(&st.Conditions, c)
+	if err := r.writeStatusValue(ctx, kap, *st, []metav1.Condition{c}); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: clusterRetry}, nil
+}

@@ -1,0 +1,413 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/clusters"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/remotewrite"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
+)
+
+// RemoteCleanupFinalizer holds a KialiAuthProxy's deletion until the
+// operator has taken its remote_write entries (and the receiver switch it
+// made) out of other clusters, where owner references cannot reach.
+const RemoteCleanupFinalizer = "mesh.kialiauth.io/remote-cleanup"
+
+// SkipRemoteCleanupAnnotation, set to "true" on a KialiAuthProxy, makes the
+// operator give up on entries it cannot remove (an unreachable cluster, a
+// deleted kubeconfig Secret): it records a Warning event naming each one
+// left behind and lets the deletion, or the cluster's removal, proceed.
+const SkipRemoteCleanupAnnotation = "mesh.kialiauth.io/skip-remote-cleanup"
+
+const (
+	// clusterRetry is how soon a failed write on a cluster is tried again.
+	clusterRetry = 30 * time.Second
+	// spokeResync repairs drift on other clusters, which are not watched.
+	spokeResync = 10 * time.Minute
+)
+
+// clusterReport is what the multi-cluster part of a reconcile saw.
+type clusterReport struct {
+	// active: the spec asks for metrics wiring, or something is still
+	// wired; MetricsWired is reported only then.
+	active      bool
+	receiverURL string
+	statuses    []meshv1alpha1.ClusterStatus
+	// failed lists the clusters whose wiring failed (their statuses say why).
+	failed []string
+	// leftovers are wirings that could not be removed yet.
+	leftovers []string
+	// receiverErr: switching the hub's receiver on (or off) failed.
+	receiverErr error
+	// verifyErr: the check could not query the hub.
+	verifyErr error
+	verified  bool
+	queryURL  string
+	// silent lists the clusters the hub has no recent sample from.
+	silent       []string
+	requeueAfter time.Duration
+}
+
+// desiredWirings are the places the spec asks the entry to be.
+func desiredWirings(d *meshv1alpha1.KialiAuthProxy, n render.Names) []wiring {
+	var out []wiring
+	for _, c := range d.Spec.Clusters {
+		p := c.Prometheus
+		if p == nil {
+			continue
+		}
+		w := wiring{
+			Cluster:    c.Name,
+			Kubeconfig: render.SecretKey{Name: c.Kubeconfig.Name, Key: c.Kubeconfig.Key},
+			Entry:      n.RemoteWriteEntry,
+		}
+		switch {
+		case p.Resource != nil:
+			w.Sender, w.Namespace, w.Name = senderResource, p.Resource.Namespace, p.Resource.Name
+		case p.UserWorkloadMonitoring != nil:
+			w.Sender, w.Namespace, w.Name, w.Key = senderUserWorkloadMonitoring, uwmNamespace, uwmConfigMap, uwmKey
+		case p.ConfigMap != nil:
+			w.Sender, w.Namespace, w.Name, w.Key = senderConfigMap, p.ConfigMap.Namespace, p.ConfigMap.Name, p.ConfigMap.Key
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// entryFor is the remote_write entry for one cluster.
+func entryFor(d *meshv1alpha1.KialiAuthProxy, n render.Names, c meshv1alpha1.ClusterSpec, username string) remotewrite.Entry {
+	m := d.Spec.Metrics
+	e := remotewrite.Entry{
+		Name:         n.RemoteWriteEntry,
+		URL:          m.Receiver.URL,
+		KeepRegex:    m.KeepRegex,
+		ClusterLabel: m.ClusterLabel,
+		Cluster:      c.Name,
+	}
+	rc := m.Receiver
+	e.Auth = remotewrite.Auth{
+		Secret:      n.RemoteWriteEntry,
+		BearerToken: rc.BearerToken != nil,
+		BasicAuth:   rc.BasicAuth != nil,
+		Username:    username,
+		CA:          rc.CA != nil,
+	}
+	if c.Prometheus.ConfigMap != nil {
+		e.Auth.Dir = c.Prometheus.ConfigMap.CredentialsDir
+	}
+	return e
+}
+
+// reconcileClusters wires every cluster's Prometheus to the receiver, takes
+// the entry out of clusters that left the spec, switches the hub's receiver
+// on, and checks that metrics arrive. A cluster that cannot be reached
+// fails only its own status entry: the hub objects are applied before this.
+func (r *Reconciler) reconcileClusters(ctx context.Context, kap, d *meshv1alpha1.KialiAuthProxy, n render.Names) (*clusterReport, []problem, error) {
+	var problems []problem
+	for _, c := range d.Spec.Clusters {
+		_, _, p, err := r.readSecretKey(ctx, kap.Namespace, render.SecretKey{Name: c.KialiSecret, Key: c.Name},
+			fmt.Sprintf("is Kiali's remote-cluster Secret for cluster %s (spec.clusters) and", c.Name))
+		if err != nil {
+			return nil, nil, err
+		}
+		if p != nil {
+			p.message += "; kiali-prepare-remote-cluster.sh makes it"
+			problems = append(problems, *p)
+		}
+	}
+
+	desired := desiredWirings(d, n)
+	var wantReceiver *meshv1alpha1.ObjectReference
+	if d.Spec.Metrics != nil {
+		wantReceiver = d.Spec.Metrics.Receiver.Prometheus
+	}
+	rep := &clusterReport{requeueAfter: spokeResync}
+	if len(desired) == 0 && wantReceiver == nil && !controllerutil.ContainsFinalizer(kap, RemoteCleanupFinalizer) {
+		// Nothing asked for and, as the finalizer is added before the first
+		// remote write, nothing written: no need to read the record.
+		return rep, problems, nil
+	}
+	prev, err := r.loadRecord(ctx, kap, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep.active = len(desired) > 0 || wantReceiver != nil || !prev.empty()
+	if !rep.active {
+		// Everything written has been taken out again.
+		return rep, problems, r.releaseFinalizer(ctx, kap)
+	}
+	if d.Spec.Metrics != nil {
+		rep.receiverURL = d.Spec.Metrics.Receiver.URL
+	}
+	if err := r.ensureFinalizer(ctx, kap); err != nil {
+		return nil, nil, err
+	}
+
+	creds, username, credProblems, err := r.receiverCredentials(ctx, d)
+	if err != nil {
+		return nil, nil, err
+	}
+	problems = append(problems, credProblems...)
+
+	// Record first what is about to be written.
+	ahead := &record{Wirings: unionWirings(prev.Wirings, desired), Receiver: prev.Receiver}
+	if err := r.saveRecord(ctx, kap, n, ahead, prev); err != nil {
+		return nil, nil, err
+	}
+
+	wanted := map[string]bool{}
+	for _, w := range desired {
+		wanted[w.id()] = true
+	}
+	var kept []wiring
+	for _, w := range prev.Wirings {
+		if wanted[w.id()] {
+			continue
+		}
+		if err := r.unwireWith(ctx, kap, w); err != nil {
+			if r.skipCleanup(kap, w.String(), err) {
+				continue
+			}
+			rep.leftovers = append(rep.leftovers, fmt.Sprintf("%s: %v", w, err))
+			kept = append(kept, w)
+		}
+	}
+
+	specClusters := map[string]meshv1alpha1.ClusterSpec{}
+	for _, c := range d.Spec.Clusters {
+		specClusters[c.Name] = c
+	}
+	for _, w := range desired {
+		if old := findWiring(prev.Wirings, w.id()); old != nil {
+			w.CreatedConfigMap = old.CreatedConfigMap
+		}
+		st := meshv1alpha1.ClusterStatus{Name: w.Cluster, Entry: w.Entry}
+		switch cl, err := r.clientFor(ctx, kap.Namespace, w.Kubeconfig); {
+		case len(credProblems) > 0:
+			st.Message = "not wired: the receiver credentials are incomplete (see the Degraded condition)"
+		case err != nil:
+			st.Message = fmt.Sprintf("cannot write on cluster %s: %v", w.Cluster, err)
+		default:
+			entry := entryFor(d, n, specClusters[w.Cluster], username)
+			var werr error
+			if w, werr = wire(ctx, cl, w, entry, creds); werr != nil {
+				st.Message = werr.Error()
+			} else {
+				st.Wired = true
+			}
+		}
+		if !st.Wired {
+			rep.failed = append(rep.failed, w.Cluster)
+		}
+		rep.statuses = append(rep.statuses, st)
+		kept = append(kept, w)
+	}
+
+	final := &record{Wirings: kept, Receiver: prev.Receiver}
+	rep.receiverErr = r.reconcileReceiver(ctx, kap, n, wantReceiver, ahead, final)
+	if err := r.saveRecord(ctx, kap, n, final, ahead); err != nil {
+		return nil, nil, err
+	}
+
+	if v := verifySettings(d); v != nil && len(desired) > 0 {
+		rep.requeueAfter = v.Interval.Duration
+		r.verify(ctx, d, v, rep)
+	}
+	if len(rep.failed) > 0 || len(rep.leftovers) > 0 || rep.receiverErr != nil {
+		rep.requeueAfter = min(rep.requeueAfter, clusterRetry)
+	}
+	return rep, problems, nil
+}
+
+// reconcileReceiver switches the receiver of the hub Prometheus on, and off
+// again where the operator had switched it on and the spec no longer asks.
+// ahead is saved before the switch is written; final is the record after.
+func (r *Reconciler) reconcileReceiver(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, n render.Names, want *meshv1alpha1.ObjectReference, ahead, final *record) error {
+	had := ahead.Receiver
+	if had != nil && (want == nil || *had != *want) {
+		if err := r.setReceiver(ctx, *had, false); err != nil && !r.skipCleanup(kap, "the remote-write receiver of Prometheus "+had.Namespace+"/"+had.Name, err) {
+			return err
+		}
+		final.Receiver = nil
+		had = nil
+	}
+	if want == nil {
+		return nil
+	}
+	on, err := r.receiverOn(ctx, *want)
+	if err != nil {
+		return err
+	}
+	if on {
+		// Ours when we switched it on earlier; the user's otherwise.
+		final.Receiver = had
+		return nil
+	}
+	ahead.Receiver = want
+	if err := r.saveRecord(ctx, kap, n, ahead, &record{Wirings: ahead.Wirings, Receiver: had}); err != nil {
+		return err
+	}
+	if err := r.setReceiver(ctx, *want, true); err != nil {
+		return err
+	}
+	final.Receiver = want
+	return nil
+}
+
+// errNoHubPrometheus: the hub Prometheus, or its CRD, does not exist.
+var errNoHubPrometheus = errors.New("no such Prometheus")
+
+func (r *Reconciler) hubPrometheus(ctx context.Context, ref meshv1alpha1.ObjectReference) (*unstructured.Unstructured, error) {
+	p := &unstructured.Unstructured{}
+	p.SetGroupVersionKind(clusters.PrometheusGVK)
+	err := r.SecretReader.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, p)
+	switch {
+	case meta.IsNoMatchError(err):
+		return nil, fmt.Errorf("%w: the Prometheus Operator CRD (prometheuses.monitoring.coreos.com) is not installed here: unset spec.metrics.receiver.prometheus or install the Prometheus Operator", errNoHubPrometheus)
+	case apierrors.IsNotFound(err):
+		return nil, fmt.Errorf("%w: Prometheus %s/%s (spec.metrics.receiver.prometheus) does not exist", errNoHubPrometheus, ref.Namespace, ref.Name)
+	case err != nil:
+		return nil, fmt.Errorf("reading Prometheus %s/%s: %w", ref.Namespace, ref.Name, err)
+	}
+	return p, nil
+}
+
+func (r *Reconciler) receiverOn(ctx context.Context, ref meshv1alpha1.ObjectReference) (bool, error) {
+	p, err := r.hubPrometheus(ctx, ref)
+	if err != nil {
+		return false, err
+	}
+	on, _, _ := unstructured.NestedBool(p.Object, "spec", "enableRemoteWriteReceiver")
+	return on, nil
+}
+
+// setReceiver writes spec.enableRemoteWriteReceiver. Switching on is a
+// server-side apply of that one field; switching off removes the field.
+func (r *Reconciler) setReceiver(ctx context.Context, ref meshv1alpha1.ObjectReference, on bool) error {
+	if !on {
+		p, err := r.hubPrometheus(ctx, ref)
+		if errors.Is(err, errNoHubPrometheus) {
+			// Gone, and the switch with it.
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		patch := client.RawPatch(types.MergePatchType, []byte(`{"spec":{"enableRemoteWriteReceiver":null}}`))
+		if err := r.Client.Patch(ctx, p, patch, client.FieldOwner(FieldOwner)); err != nil {
+			return fmt.Errorf("switching off the remote-write receiver of Prometheus %s/%s: %w", ref.Namespace, ref.Name, err)
+		}
+		return nil
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"enableRemoteWriteReceiver": true}}}
+	u.SetGroupVersionKind(clusters.PrometheusGVK)
+	u.SetNamespace(ref.Namespace)
+	u.SetName(ref.Name)
+	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+		return fmt.Errorf("switching on the remote-write receiver of Prometheus %s/%s: %w", ref.Namespace, ref.Name, err)
+	}
+	return nil
+}
+
+// receiverCredentials reads the receiver credentials the clusters get a
+// copy of.
+func (r *Reconciler) receiverCredentials(ctx context.Context, d *meshv1alpha1.KialiAuthProxy) (map[string][]byte, string, []problem, error) {
+	if d.Spec.Metrics == nil {
+		return nil, "", nil, nil
+	}
+	rc := d.Spec.Metrics.Receiver
+	creds := map[string][]byte{}
+	var problems []problem
+	read := func(ref render.SecretKey, role, as string) error {
+		_, v, p, err := r.readSecretKey(ctx, d.Namespace, ref, role)
+		if err != nil {
+			return err
+		}
+		if p != nil {
+			problems = append(problems, *p)
+			return nil
+		}
+		creds[as] = v
+		return nil
+	}
+	if t := rc.BearerToken; t != nil {
+		if err := read(render.SecretKey{Name: t.Name, Key: t.Key}, "referenced by spec.metrics.receiver.bearerToken", remotewrite.BearerTokenKey); err != nil {
+			return nil, "", nil, err
+		}
+	}
+	if b := rc.BasicAuth; b != nil {
+		for _, key := range []string{remotewrite.UsernameKey, remotewrite.PasswordKey} {
+			if err := read(render.SecretKey{Name: b.Name, Key: key}, "referenced by spec.metrics.receiver.basicAuth", key); err != nil {
+				return nil, "", nil, err
+			}
+		}
+	}
+	if ca := rc.CA; ca != nil {
+		if err := read(render.SecretKey{Name: ca.Name, Key: ca.Key}, "referenced by spec.metrics.receiver.ca", remotewrite.CAKey); err != nil {
+			return nil, "", nil, err
+		}
+	}
+	return creds, string(creds[remotewrite.UsernameKey]), problems, nil
+}
+
+func (r *Reconciler) clientFor(ctx context.Context, namespace string, ref render.SecretKey) (client.Client, error) {
+	return r.Clusters.Client(ctx, clusters.SecretKey{Namespace: namespace, Name: ref.Name, Key: ref.Key})
+}
+
+// unwireWith removes one wiring. When the kubeconfig Secret is gone (a
+// namespace being deleted takes it with the KialiAuthProxy), the client
+// built from it earlier is used.
+func (r *Reconciler) unwireWith(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, w wiring) error {
+	key := clusters.SecretKey{Namespace: kap.Namespace, Name: w.Kubeconfig.Name, Key: w.Kubeconfig.Key}
+	cl, err := r.Clusters.Client(ctx, key)
+	if err != nil {
+		last, ok := r.Clusters.Last(key)
+		if !ok {
+			return err
+		}
+		cl = last
+	}
+	return unwire(ctx, cl, w)
+}
+
+// skipCleanup reports whether a failed removal is given up on, because the
+// user asked for it; what is left behind is named in a Warning event.
+func (r *Reconciler) skipCleanup(kap *meshv1alpha1.KialiAuthProxy, what string, err error) bool {
+	if kap.Annotations[SkipRemoteCleanupAnnotation] != "true" {
+		return false
+	}
+	r.Recorder.Eventf(kap, nil, corev1.EventTypeWarning, ReasonCleanupSkipped, "Cleanup",
+		"Left the operator's remote_write changes in %s, as %s asks: %v", what, SkipRemoteCleanupAnnotation, err)
+	return true
+}
+
+func unionWirings(a, b []wiring) []wiring {
+	out := append([]wiring(nil), a...)
+	for _, w := range b {
+		if findWiring(out, w.id()) == nil {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func findWiring(ws []wiring, id string) *wiring {
+	i := slices.IndexFunc(ws, func(w wiring) bool { return w.id() == id })
+	if i < 0 {
+		return nil
+	}
+	return &ws[i]
+}
