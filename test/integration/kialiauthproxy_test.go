@@ -729,7 +729,7 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			}, "spec.clusters[].name must be a DNS label such as east"),
 			Entry("the same cluster twice", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Clusters = []meshv1alpha1.ClusterSpec{{Name: "east"}, {Name: "east"}}
-			}, `spec.clusters[1]: Duplicate value: map[string]interface {}{"name":"east"}`),
+			}, `spec.clusters[1]: Duplicate value: {"name":"east"}`),
 			Entry("a receiver URL that is not a URL", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Metrics = &meshv1alpha1.MetricsSpec{Receiver: meshv1alpha1.ReceiverSpec{URL: "hub:9090/api/v1/write"}}
 			}, "spec.metrics.receiver.url must be an http or https URL"),
