@@ -6,6 +6,8 @@
 // and a plain prometheus.yml (remote_write). It is pure: no client, no clock.
 package remotewrite
 
+import "errors"
+
 // DefaultKeepRegex keeps the metrics Kiali reads: Istio's and Envoy's, and up
 // (so a spoke that scrapes nothing is still seen to send).
 const DefaultKeepRegex = "istio_.*|envoy_.*|up"
@@ -58,4 +60,27 @@ type Auth struct {
 	Username  string
 	// CA: verify the receiver with the CA in key "ca.crt".
 	CA bool
+}
+
+// check refuses entries no sender accepts, before anything is edited.
+// files: the entry is for prometheus.yml, which needs Auth.Dir; the others
+// need Auth.Secret.
+func (e Entry) check(files bool) error {
+	if e.Name == "" {
+		// An empty name would match every unnamed entry of the user's.
+		return errors.New("the remote_write entry has no name")
+	}
+	a := e.Auth
+	if a.BearerToken && a.BasicAuth {
+		return errors.New("the receiver's bearer token and basic auth cannot be used together: Prometheus sends one authorization header")
+	}
+	if a.BearerToken || a.BasicAuth || a.CA {
+		if files && a.Dir == "" {
+			return errors.New("the receiver's credentials need the directory they are mounted at")
+		}
+		if !files && a.Secret == "" {
+			return errors.New("the receiver's credentials need the Secret that holds them")
+		}
+	}
+	return nil
 }

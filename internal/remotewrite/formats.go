@@ -1,12 +1,76 @@
 package remotewrite
 
 import (
+	"encoding/json"
 	"errors"
 	"path"
-	"sort"
+	"slices"
 
 	"go.yaml.in/yaml/v3"
 )
+
+// Where the entries live in each text format.
+var (
+	prometheusYAMLPath = []string{"remote_write"}
+	uwmPath            = []string{"prometheus", "remoteWrite"}
+)
+
+// MergePrometheusYAML puts the entry into a prometheus.yml's remote_write:
+// in place of the entry with its name, or after the last entry. Everything
+// else keeps its bytes (see editList for when it cannot). changed is false
+// when an equal entry is already there, and config is then returned as is.
+// An empty configuration is an error: a Prometheus without one is not
+// something to create.
+func MergePrometheusYAML(config string, e Entry) (string, bool, error) {
+	if err := e.check(true); err != nil {
+		return "", false, err
+	}
+	var doc any
+	if err := yaml.Unmarshal([]byte(config), &doc); err == nil && doc == nil {
+		return "", false, errors.New("the ConfigMap key that should hold prometheus.yml is empty: there is no Prometheus configuration to add remote_write to")
+	}
+	item, err := prometheusYAMLItem(e)
+	if err != nil {
+		return "", false, err
+	}
+	return editList(config, prometheusYAMLPath, e.Name, item)
+}
+
+// RemovePrometheusYAML takes the entry named name out of a prometheus.yml;
+// a remote_write left empty goes with it. Without such an entry, config is
+// returned as is.
+func RemovePrometheusYAML(config, name string) (string, bool, error) {
+	if name == "" {
+		return "", false, errors.New("no remote_write entry name to remove")
+	}
+	return editList(config, prometheusYAMLPath, name, nil)
+}
+
+// MergeUWM puts the entry into OpenShift's user-workload monitoring
+// config.yaml (prometheus.remoteWrite), creating what is missing; an empty
+// config gives a document holding just that. External labels are not
+// touched: they also label the user's alerts, and the cluster label
+// travels in the entry's relabel rule.
+func MergeUWM(config string, e Entry) (string, bool, error) {
+	if err := e.check(false); err != nil {
+		return "", false, err
+	}
+	item, err := uwmItem(e)
+	if err != nil {
+		return "", false, err
+	}
+	return editList(config, uwmPath, e.Name, item)
+}
+
+// RemoveUWM takes the entry named name out of a config.yaml; a remoteWrite
+// left empty goes, and so does a prometheus section it leaves empty. A
+// document left empty is "".
+func RemoveUWM(config, name string) (string, bool, error) {
+	if name == "" {
+		return "", false, errors.New("no remote_write entry name to remove")
+	}
+	return editList(config, uwmPath, name, nil)
+}
 
 // The entry in prometheus.yml's own (snake_case) format, in the order a
 // person would write it.
@@ -65,62 +129,60 @@ func prometheusYAMLEntry(e Entry) ymlEntry {
 	return y
 }
 
-// Where the entries live in each format.
-var (
-	prometheusYAMLPath = []string{"remote_write"}
-	uwmPath            = []string{"prometheus", "remoteWrite"}
-)
-
-// MergePrometheusYAML puts the entry into a prometheus.yml's remote_write.
-// An empty configuration is an error: a Prometheus without one is not
-// something to create.
-func MergePrometheusYAML(config string, e Entry) (string, bool, error) {
-	if config == "" {
-		return "", false, errors.New("the Prometheus configuration is empty")
+func prometheusYAMLItem(e Entry) (*yaml.Node, error) {
+	var n yaml.Node
+	if err := n.Encode(prometheusYAMLEntry(e)); err != nil {
+		return nil, err
 	}
-	return seqEdit(config, prometheusYAMLPath, e.Name, prometheusYAMLEntry(e))
+	return &n, nil
 }
 
-// RemovePrometheusYAML takes the entry named name out of a prometheus.yml.
-func RemovePrometheusYAML(config, name string) (string, bool, error) {
-	return seqEdit(config, prometheusYAMLPath, name, nil)
-}
-
-// MergeUWM puts the entry into OpenShift's user-workload monitoring
-// config.yaml (prometheus.remoteWrite), creating what is missing. External
-// labels are not touched: they also label the user's alerts, and the
-// cluster label travels in the entry itself.
-func MergeUWM(config string, e Entry) (string, bool, error) {
-	m, err := EntryMap(e)
+// uwmItem is PrometheusEntry as a YAML mapping. It goes through the JSON
+// encoding so the keys are exactly the Prometheus Operator's, in the order
+// of its types, with name moved first for the reader.
+func uwmItem(e Entry) (*yaml.Node, error) {
+	raw, err := json.Marshal(PrometheusEntry(e))
 	if err != nil {
-		return "", false, err
+		return nil, err
 	}
-	return seqEdit(config, uwmPath, e.Name, nameFirst(m))
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return nil, err
+	}
+	n := doc.Content[0]
+	dropEmptyMappings(n)
+	blockStyle(n)
+	if i := keyIndex(n, "name"); i > 0 {
+		pair := slices.Clone(n.Content[i : i+2])
+		n.Content = slices.Concat(pair, slices.Delete(n.Content, i, i+2))
+	}
+	return n, nil
 }
 
-// nameFirst is the entry as a YAML mapping with name and url first and the
-// rest in alphabetical order, as a person reading the file expects.
-func nameFirst(m map[string]any) *yaml.Node {
-	n := &yaml.Node{Kind: yaml.MappingNode}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		if k != "name" && k != "url" {
-			keys = append(keys, k)
-		}
+// dropEmptyMappings removes keys whose value is an empty mapping (the
+// typed structs marshal unset struct fields such as tlsConfig.cert as {}).
+func dropEmptyMappings(n *yaml.Node) {
+	for _, c := range n.Content {
+		dropEmptyMappings(c)
 	}
-	sort.Strings(keys)
-	for _, k := range append([]string{"name", "url"}, keys...) {
-		var v yaml.Node
-		if err := v.Encode(m[k]); err != nil {
+	if n.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(n.Content); {
+		if v := n.Content[i+1]; v.Kind == yaml.MappingNode && len(v.Content) == 0 {
+			n.Content = slices.Delete(n.Content, i, i+2)
 			continue
 		}
-		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, &v)
+		i += 2
 	}
-	return n
 }
 
-// RemoveUWM takes the entry named name out of a config.yaml; a list, and a
-// prometheus section, left empty go with it.
-func RemoveUWM(config, name string) (string, bool, error) {
-	return seqEdit(config, uwmPath, name, nil)
+// blockStyle clears the JSON styles (flow collections, double quotes): the
+// encoder then writes block style and quotes only what needs it, which the
+// kept !!str tags make it do.
+func blockStyle(n *yaml.Node) {
+	n.Style = 0
+	for _, c := range n.Content {
+		blockStyle(c)
+	}
 }

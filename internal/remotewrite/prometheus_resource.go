@@ -12,13 +12,15 @@ import (
 // for a Prometheus resource's spec.remoteWrite and for OpenShift
 // user-workload monitoring, whose remoteWrite items have the same shape.
 func PrometheusEntry(e Entry) monv1.RemoteWriteSpec {
-	name := e.Name
+	name, cluster := e.Name, e.Cluster
 	spec := monv1.RemoteWriteSpec{
 		Name: &name,
 		URL:  monv1.URL(e.URL),
+		// Lowercase actions: the CRD's enum accepts both cases, and these
+		// match what Prometheus itself documents.
 		WriteRelabelConfigs: []monv1.RelabelConfig{
 			{SourceLabels: []monv1.LabelName{"__name__"}, Regex: e.KeepRegex, Action: "keep"},
-			{TargetLabel: e.ClusterLabel, Replacement: &e.Cluster, Action: "replace"},
+			{TargetLabel: e.ClusterLabel, Replacement: &cluster, Action: "replace"},
 		},
 	}
 	secret := func(key string) *corev1.SecretKeySelector {
@@ -36,20 +38,46 @@ func PrometheusEntry(e Entry) monv1.RemoteWriteSpec {
 	return spec
 }
 
-// EntryMap is PrometheusEntry as a JSON object.
+// EntryMap is PrometheusEntry as a JSON object, as it appears in an
+// unstructured Prometheus resource. Empty objects are left out: the typed
+// structs marshal an unset tlsConfig.cert as {}, which says nothing.
 func EntryMap(e Entry) (map[string]any, error) {
+	if err := e.check(false); err != nil {
+		return nil, err
+	}
 	raw, err := json.Marshal(PrometheusEntry(e))
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]any{}
-	return out, json.Unmarshal(raw, &out)
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, err
+	}
+	dropEmptyObjects(out)
+	return out, nil
+}
+
+func dropEmptyObjects(v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, c := range v {
+			dropEmptyObjects(c)
+			if m, ok := c.(map[string]any); ok && len(m) == 0 {
+				delete(v, k)
+			}
+		}
+	case []any:
+		for _, c := range v {
+			dropEmptyObjects(c)
+		}
+	}
 }
 
 // MergeList puts the entry into a Prometheus resource's spec.remoteWrite
-// (nil when absent): in place of the item with its name, or at the end.
-// The other items are returned as they were. changed is false when an
-// equal entry is already there.
+// (nil when absent): in place of the first item with its name, or at the
+// end; further items with its name are dropped, since Prometheus wants
+// names unique. The other items are returned as they were (the same
+// values). changed is false when an equal entry is already there.
 func MergeList(list []any, e Entry) ([]any, bool, error) {
 	want, err := EntryMap(e)
 	if err != nil {
@@ -58,14 +86,20 @@ func MergeList(list []any, e Entry) ([]any, bool, error) {
 	out := make([]any, 0, len(list)+1)
 	found, changed := false, false
 	for _, item := range list {
-		if !found && itemName(item) == e.Name {
-			found = true
-			if !jsonEqual(item, want) {
-				changed = true
-				item = want
-			}
+		if itemNameOf(item) != e.Name {
+			out = append(out, item)
+			continue
 		}
-		out = append(out, item)
+		switch {
+		case found:
+			changed = true
+		case jsonEqual(item, want):
+			out = append(out, item)
+		default:
+			out = append(out, want)
+			changed = true
+		}
+		found = true
 	}
 	if !found {
 		out = append(out, want)
@@ -74,12 +108,16 @@ func MergeList(list []any, e Entry) ([]any, bool, error) {
 	return out, changed, nil
 }
 
-// RemoveFromList takes the items with the entry's name out of the list.
+// RemoveFromList takes the items named name out of the list, keeping the
+// others in order; nil when none is left. An empty name removes nothing.
 func RemoveFromList(list []any, name string) ([]any, bool) {
+	if name == "" {
+		return list, false
+	}
 	var out []any
 	changed := false
 	for _, item := range list {
-		if itemName(item) == name {
+		if itemNameOf(item) == name {
 			changed = true
 			continue
 		}
@@ -88,7 +126,7 @@ func RemoveFromList(list []any, name string) ([]any, bool) {
 	return out, changed
 }
 
-func itemName(item any) string {
+func itemNameOf(item any) string {
 	m, ok := item.(map[string]any)
 	if !ok {
 		return ""
