@@ -132,6 +132,7 @@ type MetricsSpec struct {
 
 // ReceiverSpec is the hub's remote-write receiver: a Thanos Receive, or a
 // Prometheus with the remote-write receiver on.
+// +kubebuilder:validation:XValidation:rule="!(has(self.bearerToken) && has(self.basicAuth))",message="spec.metrics.receiver takes a bearerToken or basicAuth, not both: Prometheus sends one Authorization header"
 type ReceiverSpec struct {
 	// URL the clusters write to, as they reach it, for example
 	// https://prometheus-hub.apps.hub.example.com/api/v1/write.

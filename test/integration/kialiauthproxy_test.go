@@ -733,6 +733,10 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			Entry("a receiver URL that is not a URL", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Metrics = &meshv1alpha1.MetricsSpec{Receiver: meshv1alpha1.ReceiverSpec{URL: "hub:9090/api/v1/write"}}
 			}, "spec.metrics.receiver.url must be an http or https URL"),
+			Entry("a receiver with a token and basic auth", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Metrics = &meshv1alpha1.MetricsSpec{Receiver: meshv1alpha1.ReceiverSpec{URL: "https://hub.example.com/api/v1/write",
+					BearerToken: &meshv1alpha1.SecretKeyReference{Name: "t"}, BasicAuth: &meshv1alpha1.SecretReference{Name: "b"}}}
+			}, "spec.metrics.receiver takes a bearerToken or basicAuth, not both: Prometheus sends one Authorization header"),
 			Entry("a cluster label that is not a label name", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Metrics = &meshv1alpha1.MetricsSpec{Receiver: meshv1alpha1.ReceiverSpec{URL: "https://hub.example.com/api/v1/write"}, ClusterLabel: "__cluster"}
 			}, "spec.metrics.clusterLabel must be a Prometheus label name such as cluster"),

@@ -28,6 +28,9 @@ const (
 	uwmNS   = "openshift-user-workload-monitoring"
 )
 
+// receiverCA stands for the receiver's CA bundle; nothing here dials it.
+const receiverCA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
 // The user's own configurations on the spoke, before the operator.
 var (
 	userRemoteWrite = []any{
@@ -147,6 +150,10 @@ var _ = Describe("Multi-cluster wiring", Ordered, func() {
 			ObjectMeta: metav1.ObjectMeta{Namespace: hubNS, Name: "receiver-token"},
 			Data:       map[string][]byte{"token": []byte("s3cr3t-token")},
 		})).To(Succeed())
+		Expect(hub.Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: hubNS, Name: "receiver-ca"},
+			Data:       map[string][]byte{"ca.crt": []byte(receiverCA)},
+		})).To(Succeed())
 
 		off := false
 		kap := &meshv1alpha1.KialiAuthProxy{
@@ -168,6 +175,7 @@ var _ = Describe("Multi-cluster wiring", Ordered, func() {
 					Receiver: meshv1alpha1.ReceiverSpec{
 						URL:         "https://prometheus-hub.apps.hub.example.com/api/v1/write",
 						BearerToken: &meshv1alpha1.SecretKeyReference{Name: "receiver-token"},
+						CA:          &meshv1alpha1.SecretKeyReference{Name: "receiver-ca"},
 						Prometheus:  &meshv1alpha1.ObjectReference{Namespace: "hub-monitoring", Name: "hub"},
 					},
 					Verify: &meshv1alpha1.VerifySpec{Enabled: &off},
@@ -197,6 +205,7 @@ var _ = Describe("Multi-cluster wiring", Ordered, func() {
 		Expect(ours["url"]).To(Equal("https://prometheus-hub.apps.hub.example.com/api/v1/write"))
 		Expect(ours["writeRelabelConfigs"]).To(ContainElement(HaveKeyWithValue("replacement", "east")))
 		Expect(ours["authorization"]).To(HaveKeyWithValue("credentials", map[string]any{"name": entry, "key": "token"}))
+		Expect(ours["tlsConfig"]).To(Equal(map[string]any{"ca": map[string]any{"secret": map[string]any{"name": entry, "key": "ca.crt"}}}))
 		Expect(spoke.Get(ctx, client.ObjectKeyFromObject(p), p)).To(Succeed())
 		Expect(p.Object["spec"]).To(HaveKeyWithValue("replicas", int64(2)))
 
@@ -223,13 +232,14 @@ var _ = Describe("Multi-cluster wiring", Ordered, func() {
 		plain := configMapData(spoke, plainNS, "prometheus", "prometheus.yml")()
 		Expect(plain).To(HavePrefix(plainBefore))
 		Expect(plain).To(ContainSubstring("credentials_file: /etc/prometheus/secrets/" + entry + "/token"))
+		Expect(plain).To(ContainSubstring("ca_file: /etc/prometheus/secrets/" + entry + "/ca.crt"))
 		Expect(configMapData(spoke, plainNS, "prometheus", "recording_rules.yml")()).To(Equal("groups: []\n"))
 
 		// The receiver token was copied next to each sender.
 		for _, ns := range []string{promNS, uwmNS, plainNS} {
 			s := &corev1.Secret{}
 			Expect(spoke.Get(ctx, types.NamespacedName{Namespace: ns, Name: entry}, s)).To(Succeed())
-			Expect(s.Data).To(Equal(map[string][]byte{"token": []byte("s3cr3t-token")}))
+			Expect(s.Data).To(Equal(map[string][]byte{"token": []byte("s3cr3t-token"), "ca.crt": []byte(receiverCA)}))
 		}
 
 		// The hub's receiver is on.
