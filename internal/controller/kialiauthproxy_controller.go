@@ -256,8 +256,10 @@ func (r *Reconciler) recordTransitions(kap *meshv1alpha1.KialiAuthProxy, conds [
 			// True is the bad news for these.
 			good = !good
 		}
-		if old == nil && good {
-			// A first, healthy status is not news.
+		if old == nil && (good || c.Type == ConditionReady || c.Type == ConditionProxyAvailable) {
+			// A first, healthy status is not news, and neither is a new
+			// proxy that is not available yet: Ready and ProxyAvailable
+			// report progress, the other conditions problems.
 			continue
 		}
 		eventType := corev1.EventTypeNormal
@@ -343,6 +345,20 @@ func requestsFor(list *meshv1alpha1.KialiAuthProxyList) []reconcile.Request {
 	return reqs
 }
 
+// ignoreCreates drops the create events of owned objects: the operator made
+// them itself in the reconcile that is ending, so a second reconcile would
+// only find its cache not yet caught up and write again. Drift arrives as
+// update and delete events, and a restarted manager reconciles every
+// KialiAuthProxy anyway.
+var ignoreCreates = predicate.Funcs{CreateFunc: func(event.CreateEvent) bool { return false }}
+
+// notOurCreates drops the create events of the Secrets the operator
+// generates (the session secret, htpasswd files): it made them in the
+// reconcile that is ending. A user's Secret appearing is news.
+var notOurCreates = predicate.Funcs{CreateFunc: func(e event.CreateEvent) bool {
+	return e.Object.GetLabels()[render.LabelManagedBy] != render.ManagedByValue
+}}
+
 // skipCleanupChanged lets the user's "give up" on an unreachable cluster
 // take effect at once rather than at the next retry.
 var skipCleanupChanged = predicate.Funcs{
@@ -363,12 +379,13 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&meshv1alpha1.KialiAuthProxy{}, builder.WithPredicates(predicate.Or[client.Object](
 			predicate.GenerationChangedPredicate{}, skipCleanupChanged))).
-		Owns(&appsv1.Deployment{}).
-		Owns(&corev1.Service{}).
-		Owns(&corev1.ServiceAccount{}).
-		Owns(&corev1.ConfigMap{}, builder.OnlyMetadata).
-		Owns(&networkingv1.NetworkPolicy{}).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.requestsForSecret), builder.OnlyMetadata).
+		Owns(&appsv1.Deployment{}, builder.WithPredicates(ignoreCreates)).
+		Owns(&corev1.Service{}, builder.WithPredicates(ignoreCreates)).
+		Owns(&corev1.ServiceAccount{}, builder.WithPredicates(ignoreCreates)).
+		Owns(&corev1.ConfigMap{}, builder.OnlyMetadata, builder.WithPredicates(ignoreCreates)).
+		Owns(&networkingv1.NetworkPolicy{}, builder.WithPredicates(ignoreCreates)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.requestsForSecret), builder.OnlyMetadata,
+			builder.WithPredicates(notOurCreates)).
 		Watches(&apiextensionsv1.CustomResourceDefinition{}, handler.EnqueueRequestsFromMapFunc(r.requestsForCRD),
 			builder.OnlyMetadata, builder.WithPredicates(isOurCRD)).
 		WithOptions(opts).

@@ -110,7 +110,7 @@ func (w *optionalWatches) ensure(gvk schema.GroupVersionKind) error {
 	if err != nil {
 		return err
 	}
-	if err := w.controller.Watch(source.Kind(w.cache, obj, w.handler)); err != nil {
+	if err := w.controller.Watch(source.Kind(w.cache, obj, w.handler, ignoreCreates)); err != nil {
 		return err
 	}
 	if w.started == nil {

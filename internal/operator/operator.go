@@ -9,9 +9,11 @@ import (
 	"net/http"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -21,6 +23,7 @@ import (
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/apply"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/clusters"
 	ctrlpkg "github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 )
 
 // Options configure the operator.
@@ -60,6 +63,15 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (manager.Manager, *ct
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
 		// Released on a clean shutdown, so a replacement takes over at once.
 		LeaderElectionReleaseOnCancel: true,
+		Cache: cache.Options{
+			// Managed fields are most of an object's metadata and nothing here
+			// reads them.
+			DefaultTransform: cache.TransformStripManagedFields(),
+			ByObject: map[client.Object]cache.ByObject{
+				// Only the operator's own ConfigMaps: a cluster has many.
+				&corev1.ConfigMap{}: {Label: labels.SelectorFromSet(labels.Set{render.LabelManagedBy: render.ManagedByValue})},
+			},
+		},
 		Client: client.Options{Cache: &client.CacheOptions{
 			// Secrets are read from the API server when needed, never cached:
 			// caching them would keep every Secret of the cluster in memory.
