@@ -27,6 +27,7 @@ func main() {
 	flag.BoolVar(&o.SecureMetrics, "metrics-secure", true,
 		"Serve metrics over HTTPS, to callers the API server authenticates and authorizes.")
 	flag.StringVar(&o.ProbeAddr, "health-probe-bind-address", ":8081", "Address the health probes bind to.")
+	flag.StringVar(&o.PprofAddr, "pprof-bind-address", "0", "Address net/http/pprof binds to, such as 127.0.0.1:6060; 0 disables it.")
 	flag.BoolVar(&o.LeaderElection, "leader-elect", false,
 		"Elect a leader, so that only one of several replicas reconciles at a time.")
 	flag.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", 4,

@@ -58,24 +58,25 @@ func (r *Reconciler) resolveInputs(ctx context.Context, kap *meshv1alpha1.KialiA
 
 	// The session secret: the user's, or ours.
 	session := render.SecretKey{Name: names.SessionSecret, Key: meshv1alpha1.DefaultSessionSecretKey}
-	role := "referenced by the generated session secret"
+	var value []byte
+	var p *problem
 	if ref := d.Spec.Proxy.SessionSecret; ref != nil {
 		session = render.SecretKey{Name: ref.Name, Key: ref.Key}
-		role = "referenced by spec.proxy.sessionSecret"
+		var err error
+		if _, value, p, err = r.readSecretKey(ctx, kap.Namespace, session, "referenced by spec.proxy.sessionSecret"); err != nil {
+			return nil, err
+		}
 	} else {
-		created, err := r.ensureSessionSecret(ctx, kap, names)
+		secret, created, err := r.ensureSessionSecret(ctx, kap, names)
 		if err != nil {
 			return nil, err
 		}
 		if created {
 			res.createdSessionSecret = names.SessionSecret
 		}
+		value, p = secretKey(secret, session, "referenced by the generated session secret")
 	}
 	res.inputs.SessionSecret = session
-	_, value, p, err := r.readSecretKey(ctx, kap.Namespace, session, role)
-	if err != nil {
-		return nil, err
-	}
 	// oauth-proxy encrypts the session cookie, and so checks the secret's
 	// length, only when the cookie is refreshed.
 	if p == nil && d.Spec.Proxy.Cookie.Refresh.Duration != 0 && !validSessionSecret(value) {
@@ -178,31 +179,48 @@ func (r *Reconciler) readSecretKey(ctx context.Context, namespace string, ref re
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("reading Secret %s/%s: %w", namespace, ref.Name, err)
 	}
-	v, ok := s.Data[ref.Key]
-	if !ok {
-		return nil, nil, &problem{ReasonSecretKeyMissing, fmt.Sprintf(
-			"Secret %s/%s %s has no key %q", namespace, ref.Name, role, ref.Key)}, nil
-	}
-	return s, v, nil, nil
+	v, p := secretKey(s, ref, role)
+	return s, v, p, nil
 }
 
-// ensureSessionSecret creates the generated session secret when it does not
-// exist. An existing Secret of that name is never touched, whoever made it.
-func (r *Reconciler) ensureSessionSecret(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, names render.Names) (bool, error) {
+// secretKey is the value of one key of a Secret read, or the problem of its
+// absence.
+func secretKey(s *corev1.Secret, ref render.SecretKey, role string) ([]byte, *problem) {
+	v, ok := s.Data[ref.Key]
+	if !ok {
+		return nil, &problem{ReasonSecretKeyMissing, fmt.Sprintf(
+			"Secret %s/%s %s has no key %q", s.Namespace, ref.Name, role, ref.Key)}
+	}
+	return v, nil
+}
+
+// ensureSessionSecret returns the generated session secret, creating it
+// when it does not exist. An existing Secret of that name is never touched,
+// whoever made it.
+func (r *Reconciler) ensureSessionSecret(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, names render.Names) (*corev1.Secret, bool, error) {
+	key := types.NamespacedName{Namespace: names.Namespace, Name: names.SessionSecret}
 	existing := &corev1.Secret{}
-	err := r.SecretReader.Get(ctx, types.NamespacedName{Namespace: names.Namespace, Name: names.SessionSecret}, existing)
+	err := r.SecretReader.Get(ctx, key, existing)
 	if err == nil {
-		return false, nil
+		return existing, false, nil
 	}
 	if !apierrors.IsNotFound(err) {
-		return false, fmt.Errorf("reading Secret %s/%s: %w", names.Namespace, names.SessionSecret, err)
+		return nil, false, fmt.Errorf("reading Secret %s/%s: %w", names.Namespace, names.SessionSecret, err)
 	}
 	secret, err := newSessionSecret(kap, names)
 	if err != nil {
-		return false, fmt.Errorf("generating the session secret: %w", err)
+		return nil, false, fmt.Errorf("generating the session secret: %w", err)
 	}
 	if err := controllerutil.SetControllerReference(kap, secret, r.Scheme); err != nil {
-		return false, err
+		return nil, false, err
 	}
-	return r.Applier.CreateIfAbsent(ctx, secret)
+	created, err := r.Applier.CreateIfAbsent(ctx, secret)
+	if err != nil || created {
+		return secret, created, err
+	}
+	// Made by someone else since the read: theirs stands.
+	if err := r.SecretReader.Get(ctx, key, existing); err != nil {
+		return nil, false, fmt.Errorf("reading Secret %s/%s: %w", names.Namespace, names.SessionSecret, err)
+	}
+	return existing, false, nil
 }

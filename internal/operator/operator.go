@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
@@ -20,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/apply"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/clusters"
 	ctrlpkg "github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
@@ -32,9 +34,11 @@ type Options struct {
 	MetricsAddr string
 	// SecureMetrics serves metrics over HTTPS behind the API server's
 	// authentication and authorization.
-	SecureMetrics           bool
-	MetricsFilter           func(*rest.Config, *http.Client) (metricsserver.Filter, error)
-	ProbeAddr               string
+	SecureMetrics bool
+	MetricsFilter func(*rest.Config, *http.Client) (metricsserver.Filter, error)
+	ProbeAddr     string
+	// PprofAddr serves net/http/pprof for profiling; "" or "0" is off.
+	PprofAddr               string
 	LeaderElection          bool
 	LeaderElectionNamespace string
 	// MaxConcurrentReconciles bounds parallel reconciles.
@@ -58,6 +62,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (manager.Manager, *ct
 			FilterProvider: o.MetricsFilter,
 		},
 		HealthProbeBindAddress:  o.ProbeAddr,
+		PprofBindAddress:        o.PprofAddr,
 		LeaderElection:          o.LeaderElection,
 		LeaderElectionID:        "kiali-auth-proxy-operator.mesh.kialiauth.io",
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
@@ -67,9 +72,17 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (manager.Manager, *ct
 			// Managed fields are most of an object's metadata and nothing here
 			// reads them.
 			DefaultTransform: cache.TransformStripManagedFields(),
+			// Everything the operator writes carries its managed-by label, so
+			// the cache holds those objects only, not every Deployment,
+			// Service or ConfigMap of the cluster.
+			DefaultLabelSelector: labels.SelectorFromSet(labels.Set{render.LabelManagedBy: render.ManagedByValue}),
 			ByObject: map[client.Object]cache.ByObject{
-				// Only the operator's own ConfigMaps: a cluster has many.
-				&corev1.ConfigMap{}: {Label: labels.SelectorFromSet(labels.Set{render.LabelManagedBy: render.ManagedByValue})},
+				// What the operator reads but does not make: the users' objects,
+				// the CRDs it waits for, and the Secrets they reference (metadata
+				// only, for their change events).
+				&meshv1alpha1.KialiAuthProxy{}:              {Label: labels.Everything()},
+				&apiextensionsv1.CustomResourceDefinition{}: {Label: labels.Everything()},
+				&corev1.Secret{}:                            {Label: labels.Everything()},
 			},
 		},
 		Client: client.Options{Cache: &client.CacheOptions{
