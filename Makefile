@@ -55,6 +55,12 @@ envtest: ## Provide kube-apiserver and etcd for the local control plane (built o
 test: manifests generate fmt vet kustomize tools ## Run every test: unit, golden and envtest integration.
 	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go test ./... -count=1 $(GOTEST_FLAGS)
 
+BENCH_FLAGS ?=
+
+.PHONY: bench
+bench: manifests tools ## Measure convergence, API requests, drift repair and footprint at scale; writes docs/benchmarks.md (not part of test).
+	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go run ./test/bench $(BENCH_FLAGS)
+
 FUZZTIME ?= 30s
 
 .PHONY: fuzz

@@ -1,0 +1,308 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
+)
+
+type bench struct {
+	c          client.WithWatch
+	cfg        *rest.Config
+	o          options
+	binary     string
+	kubeconfig string
+	work       string
+	mgr        *managerProcess
+
+	// cpuAtStart and reconcilesAtStart are read when the last scenario
+	// starts, for CPU seconds per 1000 reconciles.
+	cpu      time.Duration
+	cpuRecs  float64
+	lastReqs requests
+
+	// cpuTop is pprof's top of a CPU profile taken while the largest
+	// scenario converges.
+	cpuTop chan string
+}
+
+const benchLabel = "bench.kialiauth.io/scenario"
+
+// sampleCR is a KialiAuthProxy like the reference setup's.
+func sampleCR(namespace, name, scenario string) *meshv1alpha1.KialiAuthProxy {
+	return &meshv1alpha1.KialiAuthProxy{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: map[string]string{benchLabel: scenario}},
+		Spec: meshv1alpha1.KialiAuthProxySpec{
+			Kiali: meshv1alpha1.KialiSpec{Prometheus: &meshv1alpha1.PrometheusSpec{URL: "http://prometheus.istio-system.svc:9090"}},
+			Exposure: meshv1alpha1.ExposureSpec{
+				Host:           name + "." + namespace + ".apps.example.com",
+				VirtualService: &meshv1alpha1.VirtualServiceExposure{Gateways: []string{"istio-system/mesh-gateway"}},
+			},
+		},
+	}
+}
+
+func createNamespaces(ctx context.Context, c client.Client, prefix string, n int) ([]string, error) {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s-%d", prefix, i)
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: names[i]}}
+		if err := client.IgnoreAlreadyExists(c.Create(ctx, ns)); err != nil {
+			return nil, err
+		}
+	}
+	return names, nil
+}
+
+func createNoise(ctx context.Context, c client.Client, n int) error {
+	if _, err := createNamespaces(ctx, c, "noise", 1); err != nil {
+		return err
+	}
+	return parallel(16, n, func(i int) error {
+		s := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "noise-0", Name: fmt.Sprintf("unrelated-%05d", i)},
+			Data:       map[string][]byte{"token": []byte(fmt.Sprintf("%064d", i))},
+		}
+		return client.IgnoreAlreadyExists(c.Create(ctx, s))
+	})
+}
+
+// parallel runs f(0..n-1) on workers goroutines and returns the first error.
+func parallel(workers, n int, f func(int) error) error {
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	next := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := f(i); err != nil {
+					once.Do(func() { first = err })
+				}
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return first
+}
+
+// row is one scenario's figures.
+type row struct {
+	scenario
+	operator, baseline           durations
+	operatorTotal, baselineTotal time.Duration
+	perReconcile                 requests
+	reconcilesPerCR              float64
+}
+
+type durations []time.Duration
+
+func (d durations) quantile(q float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append(durations(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[min(len(s)-1, int(q*float64(len(s))))]
+}
+
+// convergence times the baseline and then the operator for one scenario.
+func (b *bench) convergence(ctx context.Context, s scenario) (row, error) {
+	r := row{scenario: s}
+	tag := fmt.Sprintf("n%d", s.crs)
+
+	// Baseline: the objects render produces, applied by a bare client loop
+	// with as many workers as the manager reconciles in parallel; no
+	// manager runs meanwhile.
+	b.stopManager()
+	baseNS, err := createNamespaces(ctx, b.c, "base-"+tag, s.namespaces)
+	if err != nil {
+		return r, err
+	}
+	log("baseline: applying the objects of %d KialiAuthProxy objects", s.crs)
+	r.baseline = make(durations, s.crs)
+	start := time.Now()
+	err = parallel(b.o.concurrency, s.crs, func(i int) error {
+		t := time.Now()
+		kap := sampleCR(baseNS[i%s.namespaces], fmt.Sprintf("kiali-%d", i), tag)
+		if err := applyRendered(ctx, b.c, kap); err != nil {
+			return err
+		}
+		r.baseline[i] = time.Since(t)
+		return nil
+	})
+	r.baselineTotal = time.Since(start)
+	if err != nil {
+		return r, err
+	}
+
+	// The operator: create the CRs and wait until each has converged.
+	if err := b.startManager(); err != nil {
+		return r, err
+	}
+	if err := b.warmUp(ctx, tag); err != nil {
+		return r, err
+	}
+	opNS, err := createNamespaces(ctx, b.c, "op-"+tag, s.namespaces)
+	if err != nil {
+		return r, err
+	}
+	before, err := b.mgr.scrape()
+	if err != nil {
+		return r, err
+	}
+	_, cpuBefore, err := usage(b.mgr.cmd.Process.Pid)
+	if err != nil {
+		return r, err
+	}
+	w, err := b.c.Watch(ctx, &meshv1alpha1.KialiAuthProxyList{}, client.MatchingLabels{benchLabel: tag})
+	if err != nil {
+		return r, err
+	}
+	defer w.Stop()
+	created := make([]time.Time, s.crs)
+	var mu sync.Mutex
+	log("operator: creating %d KialiAuthProxy objects", s.crs)
+	if s == b.o.sizes[len(b.o.sizes)-1] {
+		b.cpuTop = make(chan string, 1)
+		go func() {
+			top, err := b.profile("profile?seconds=20", "cpu.pprof", "")
+			if err != nil {
+				top = "profile failed: " + err.Error()
+			}
+			b.cpuTop <- top
+		}()
+	}
+	start = time.Now()
+	go func() {
+		_ = parallel(b.o.concurrency, s.crs, func(i int) error {
+			mu.Lock()
+			created[i] = time.Now()
+			mu.Unlock()
+			return b.c.Create(ctx, sampleCR(opNS[i%s.namespaces], fmt.Sprintf("kiali-%d", i), tag))
+		})
+	}()
+	r.operator = make(durations, 0, s.crs)
+	done := map[string]bool{}
+	timeout := time.After(10 * time.Minute)
+	for len(done) < s.crs {
+		select {
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				return r, fmt.Errorf("the watch ended")
+			}
+			kap, isKAP := ev.Object.(*meshv1alpha1.KialiAuthProxy)
+			if !isKAP || ev.Type == watch.Deleted || done[kap.Namespace+"/"+kap.Name] || !converged(kap) {
+				continue
+			}
+			var i int
+			fmt.Sscanf(kap.Name, "kiali-%d", &i)
+			mu.Lock()
+			r.operator = append(r.operator, time.Since(created[i]))
+			mu.Unlock()
+			done[kap.Namespace+"/"+kap.Name] = true
+		case <-timeout:
+			return r, fmt.Errorf("%d of %d converged within 10 minutes", len(done), s.crs)
+		}
+	}
+	r.operatorTotal = time.Since(start)
+	// Let the last status writes land before counting.
+	time.Sleep(2 * time.Second)
+	after, err := b.mgr.scrape()
+	if err != nil {
+		return r, err
+	}
+	_, cpuAfter, err := usage(b.mgr.cmd.Process.Pid)
+	if err != nil {
+		return r, err
+	}
+	d := after.requests().minus(before.requests())
+	r.reconcilesPerCR = d.reconciles / float64(s.crs)
+	if d.reconciles > 0 {
+		r.perReconcile = requests{reads: d.reads / d.reconciles, writes: d.writes / d.reconciles, reconciles: d.reconciles}
+	}
+	b.cpu, b.cpuRecs = cpuAfter-cpuBefore, d.reconciles
+	log("n=%d: operator %v, baseline %v", s.crs, r.operatorTotal, r.baselineTotal)
+	return r, nil
+}
+
+// converged: the status describes the current spec, and the Kiali CR, the
+// exposure and the lock-down are applied. The proxy's availability needs
+// pods, which envtest does not run.
+func converged(kap *meshv1alpha1.KialiAuthProxy) bool {
+	if kap.Status.ObservedGeneration != kap.Generation {
+		return false
+	}
+	for _, t := range []string{controller.ConditionKialiConfigured, controller.ConditionExposed, controller.ConditionMeshLocked} {
+		if !meta.IsStatusConditionTrue(kap.Status.Conditions, t) {
+			return false
+		}
+	}
+	return true
+}
+
+// applyRendered applies what the operator would for kap, by hand: the
+// session Secret and every rendered object, with server-side apply.
+func applyRendered(ctx context.Context, c client.Client, kap *meshv1alpha1.KialiAuthProxy) error {
+	n := render.NamesFor(kap)
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: kap.Namespace, Name: n.SessionSecret},
+		Data:       map[string][]byte{meshv1alpha1.DefaultSessionSecretKey: []byte("0123456789abcdefghijklmnopqrstuv")},
+	}
+	if err := client.IgnoreAlreadyExists(c.Create(ctx, secret)); err != nil {
+		return err
+	}
+	for _, obj := range render.Render(kap, render.Inputs{SessionSecret: render.SecretKey{Name: n.SessionSecret, Key: meshv1alpha1.DefaultSessionSecretKey}}) {
+		u, err := render.ToUnstructured(obj)
+		if err != nil {
+			return err
+		}
+		// Objects the operator did not make, as the rest of a cluster's are:
+		// its cache does not hold them.
+		l := u.GetLabels()
+		l[render.LabelManagedBy] = "bench-baseline"
+		u.SetLabels(l)
+		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("bench-baseline"), client.ForceOwnership); err != nil {
+			return fmt.Errorf("applying %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// warmUp waits until the manager has converged one KialiAuthProxy, so that
+// its caches and watches are running before anything is timed.
+func (b *bench) warmUp(ctx context.Context, tag string) error {
+	ns, err := createNamespaces(ctx, b.c, "warmup", 1)
+	if err != nil {
+		return err
+	}
+	kap := sampleCR(ns[0], "warm-"+tag, "warmup")
+	if err := b.c.Create(ctx, kap); err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if err := b.c.Get(ctx, client.ObjectKeyFromObject(kap), kap); err == nil && converged(kap) {
+			return nil
+		}
+	}
+	return fmt.Errorf("the manager did not converge %s/%s within a minute", kap.Namespace, kap.Name)
+}

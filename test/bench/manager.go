@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// managerProcess is the manager binary running against the control plane.
+type managerProcess struct {
+	cmd     *exec.Cmd
+	metrics string // http://host:port/metrics
+	pprof   string // http://host:port/debug/pprof
+}
+
+func (b *bench) startManager() error {
+	if b.mgr != nil {
+		return nil
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	pl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	pprofAddr := pl.Addr().String()
+	pl.Close()
+	logFile, err := os.Create(filepath.Join(b.work, fmt.Sprintf("manager-%d.log", time.Now().UnixNano())))
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(b.binary,
+		"--metrics-bind-address="+addr, "--metrics-secure=false", "--health-probe-bind-address=0", "--pprof-bind-address="+pprofAddr,
+		fmt.Sprintf("--max-concurrent-reconciles=%d", b.o.concurrency), "--zap-log-level="+b.o.logLevel)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+b.kubeconfig)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	b.mgr = &managerProcess{cmd: cmd, metrics: "http://" + addr + "/metrics", pprof: "http://" + pprofAddr + "/debug/pprof"}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := b.mgr.scrape(); err == nil {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("the manager did not serve metrics within 30s; see %s", logFile.Name())
+}
+
+func (b *bench) stopManager() {
+	if b.mgr == nil {
+		return
+	}
+	_ = b.mgr.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = b.mgr.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = b.mgr.cmd.Process.Kill()
+		<-done
+	}
+	b.mgr = nil
+}
+
+// metrics is a scrape of the manager's Prometheus metrics, summed by the
+// labels asked for.
+type metrics map[string]float64
+
+func (m *managerProcess) scrape() (metrics, error) {
+	resp, err := http.Get(m.metrics)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out := metrics{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			continue
+		}
+		out[line[:i]] = v
+	}
+	return out, sc.Err()
+}
+
+// sum adds the series of a metric whose labels contain every given
+// fragment, such as `method="GET"`.
+func (m metrics) sum(name string, fragments ...string) float64 {
+	total := 0.0
+	for series, v := range m {
+		if series != name && !strings.HasPrefix(series, name+"{") {
+			continue
+		}
+		ok := true
+		for _, f := range fragments {
+			if !strings.Contains(series, f) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			total += v
+		}
+	}
+	return total
+}
+
+// requests are the manager's API requests (client-go's own counter).
+type requests struct{ reads, writes, reconciles float64 }
+
+func (m metrics) requests() requests {
+	r := requests{reconciles: m.sum("controller_runtime_reconcile_total", `controller="kialiauthproxy"`)}
+	r.reads = m.sum("rest_client_requests_total", `method="GET"`)
+	for _, method := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+		r.writes += m.sum("rest_client_requests_total", `method="`+method+`"`)
+	}
+	return r
+}
+
+func (r requests) minus(o requests) requests {
+	return requests{reads: r.reads - o.reads, writes: r.writes - o.writes, reconciles: r.reconciles - o.reconciles}
+}
+
+// usage reads the process's resident memory (bytes) and CPU time.
+func usage(pid int) (rss int64, cpu time.Duration, err error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+			rss = kb * 1024
+		}
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	// Fields after the command name, which is in parentheses.
+	fields := strings.Fields(string(stat)[strings.LastIndexByte(string(stat), ')')+2:])
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	const ticks = 100 // USER_HZ on Linux
+	return rss, time.Duration(utime+stime) * time.Second / ticks, nil
+}
+
+// profile saves a pprof profile of the manager (path such as
+// "profile?seconds=20" or "heap") and returns pprof's top functions.
+func (b *bench) profile(path, file string, sampleIndex string) (string, error) {
+	resp, err := http.Get(b.mgr.pprof + "/" + path)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	out := filepath.Join(b.work, file)
+	f, err := os.Create(out)
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return "", err
+	}
+	f.Close()
+	args := []string{"tool", "pprof", "-top", "-cum", "-nodecount=25"}
+	if sampleIndex != "" {
+		args = append(args, "-sample_index="+sampleIndex)
+	}
+	top, err := exec.Command("go", append(args, b.binary, out)...).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go tool pprof: %w: %s", err, top)
+	}
+	return string(top), nil
+}
