@@ -63,6 +63,12 @@ type clusterReport struct {
 
 // desiredWirings are the places the spec asks the entry to be.
 func desiredWirings(d *meshv1alpha1.KialiAuthProxy, n render.Names) []wiring {
+	if d.Spec.Metrics == nil {
+		// Nowhere to write to; admission refuses a cluster's prometheus
+		// without spec.metrics, so only an object stored before that rule
+		// gets here.
+		return nil
+	}
 	var out []wiring
 	for _, c := range d.Spec.Clusters {
 		p := c.Prometheus
