@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -10,9 +11,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
@@ -20,13 +24,15 @@ import (
 )
 
 type bench struct {
-	c          client.WithWatch
-	cfg        *rest.Config
-	o          options
-	binary     string
-	kubeconfig string
-	work       string
-	mgr        *managerProcess
+	c   client.WithWatch
+	cfg *rest.Config
+	// debugSocket serves the API server's profiles.
+	debugSocket string
+	o           options
+	binary      string
+	kubeconfig  string
+	work        string
+	mgr         *managerProcess
 
 	// cpuAtStart and reconcilesAtStart are read when the last scenario
 	// starts, for CPU seconds per 1000 reconciles.
@@ -37,6 +43,7 @@ type bench struct {
 	// cpuTop is pprof's top of a CPU profile taken while the largest
 	// scenario converges.
 	cpuTop chan string
+	meter  *cpuMeter
 }
 
 const benchLabel = "bench.kialiauth.io/scenario"
@@ -112,6 +119,10 @@ type row struct {
 	operatorTotal, baselineTotal time.Duration
 	perReconcile                 requests
 	reconcilesPerCR              float64
+	// Who spent the CPU in each phase, and where the API server spent it
+	// (the largest scenario only).
+	operatorCPU, baselineCPU             cpuShares
+	operatorAPIServer, baselineAPIServer string
 }
 
 type durations []time.Duration
@@ -139,7 +150,10 @@ func (b *bench) convergence(ctx context.Context, s scenario) (row, error) {
 		return r, err
 	}
 	log("baseline: applying the objects of %d KialiAuthProxy objects", s.crs)
+	largest := s == b.o.sizes[len(b.o.sizes)-1]
+	baseProfile := b.apiServerProfile(ctx, largest, "apiserver-baseline.pprof", &r.baselineAPIServer)
 	r.baseline = make(durations, s.crs)
+	cpuStart := b.meter.read()
 	start := time.Now()
 	err = parallel(b.o.concurrency, s.crs, func(i int) error {
 		t := time.Now()
@@ -151,7 +165,15 @@ func (b *bench) convergence(ctx context.Context, s scenario) (row, error) {
 		return nil
 	})
 	r.baselineTotal = time.Since(start)
+	r.baselineCPU = b.meter.since(cpuStart)
+	baseProfile()
 	if err != nil {
+		return r, err
+	}
+	// The operator then starts from the cluster the baseline started from:
+	// some API server work grows with what is stored (allocating a Service's
+	// IP walks the allocated ones), so leftovers would tax the operator.
+	if err := deleteBaseline(ctx, b.c, baseNS); err != nil {
 		return r, err
 	}
 
@@ -182,7 +204,8 @@ func (b *bench) convergence(ctx context.Context, s scenario) (row, error) {
 	created := make([]time.Time, s.crs)
 	var mu sync.Mutex
 	log("operator: creating %d KialiAuthProxy objects", s.crs)
-	if s == b.o.sizes[len(b.o.sizes)-1] {
+	opProfile := b.apiServerProfile(ctx, largest, "apiserver-operator.pprof", &r.operatorAPIServer)
+	if largest {
 		b.cpuTop = make(chan string, 1)
 		go func() {
 			top, err := b.profile("profile?seconds=20", "cpu.pprof", "")
@@ -192,6 +215,7 @@ func (b *bench) convergence(ctx context.Context, s scenario) (row, error) {
 			b.cpuTop <- top
 		}()
 	}
+	cpuStart = b.meter.read()
 	start = time.Now()
 	go func() {
 		_ = parallel(b.o.concurrency, s.crs, func(i int) error {
@@ -225,6 +249,8 @@ func (b *bench) convergence(ctx context.Context, s scenario) (row, error) {
 		}
 	}
 	r.operatorTotal = time.Since(start)
+	r.operatorCPU = b.meter.since(cpuStart)
+	opProfile()
 	// Let the last status writes land before counting.
 	time.Sleep(2 * time.Second)
 	after, err := b.mgr.scrape()
@@ -243,6 +269,25 @@ func (b *bench) convergence(ctx context.Context, s scenario) (row, error) {
 	b.cpu, b.cpuRecs = cpuAfter-cpuBefore, d.reconciles
 	log("n=%d: operator %v, baseline %v", s.crs, r.operatorTotal, r.baselineTotal)
 	return r, nil
+}
+
+// apiServerProfile profiles the API server for 20 s from now, when on is
+// set, and returns a function that waits for the profile and stores pprof's
+// top in *out.
+func (b *bench) apiServerProfile(ctx context.Context, on bool, file string, out *string) (wait func()) {
+	if !on {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		top, err := apiServerProfile(ctx, b.debugSocket, 20, filepath.Join(b.work, file))
+		if err != nil {
+			top = "profile failed: " + err.Error()
+		}
+		*out = top
+	}()
+	return func() { <-done }
 }
 
 // converged: the status describes the current spec, and the Kiali CR, the
@@ -286,6 +331,29 @@ func applyRendered(ctx context.Context, c client.Client, kap *meshv1alpha1.Kiali
 		}
 	}
 	return nil
+}
+
+// deleteBaseline deletes what applyRendered made in the namespaces.
+func deleteBaseline(ctx context.Context, c client.Client, namespaces []string) error {
+	var kinds []schema.GroupVersionKind
+	for _, obj := range render.Render(sampleCR("x", "x", ""), render.Inputs{}) {
+		gvk, err := apiutil.GVKForObject(obj, c.Scheme())
+		if err != nil {
+			return err
+		}
+		kinds = append(kinds, gvk)
+	}
+	return parallel(4, len(namespaces), func(i int) error {
+		for _, gvk := range kinds {
+			u := &unstructured.Unstructured{}
+			u.SetGroupVersionKind(gvk)
+			if err := c.DeleteAllOf(ctx, u, client.InNamespace(namespaces[i]),
+				client.MatchingLabels{render.LabelManagedBy: "bench-baseline"}); err != nil {
+				return fmt.Errorf("deleting the baseline's %s: %w", gvk.Kind, err)
+			}
+		}
+		return c.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(namespaces[i]))
+	})
 }
 
 // warmUp waits until the manager has converged one KialiAuthProxy, so that

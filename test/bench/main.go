@@ -59,6 +59,15 @@ func main() {
 }
 
 func run(ctx context.Context, o options) error {
+	work, err := os.MkdirTemp("", "kap-bench-")
+	if err != nil {
+		return err
+	}
+	if o.keep {
+		log("work directory: %s", work)
+	} else {
+		defer os.RemoveAll(work)
+	}
 	env, err := testbed.NewEnvironment(testbed.All)
 	if err != nil {
 		return err
@@ -66,6 +75,10 @@ func run(ctx context.Context, o options) error {
 	// Two Services per KialiAuthProxy scenario object (operator and
 	// baseline): more than envtest's default /24 holds.
 	env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.96.0.0/16")
+	// Profiling over a local socket: the API server's CPU profile explains
+	// where convergence time goes.
+	debugSocket := filepath.Join(work, "apiserver-debug.sock")
+	env.ControlPlane.GetAPIServer().Configure().Set("debug-socket-path", debugSocket)
 	cfg, err := env.Start()
 	if err != nil {
 		return err
@@ -76,15 +89,6 @@ func run(ctx context.Context, o options) error {
 	c, err := client.NewWithWatch(cfg, client.Options{Scheme: controller.NewScheme()})
 	if err != nil {
 		return err
-	}
-	work, err := os.MkdirTemp("", "kap-bench-")
-	if err != nil {
-		return err
-	}
-	if o.keep {
-		log("work directory: %s", work)
-	} else {
-		defer os.RemoveAll(work)
 	}
 	binary, err := buildManager(work)
 	if err != nil {
@@ -100,7 +104,10 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
-	b := &bench{c: c, cfg: cfg, o: o, binary: binary, kubeconfig: kubeconfig, work: work}
+	b := &bench{c: c, cfg: cfg, debugSocket: debugSocket, o: o, binary: binary, kubeconfig: kubeconfig, work: work}
+	if b.meter, err = newCPUMeter(b.managerPID); err != nil {
+		return err
+	}
 	rep := &report{machine: machine(), secrets: o.secrets, concurrency: o.concurrency}
 	for _, s := range o.sizes {
 		row, err := b.convergence(ctx, s)

@@ -2,8 +2,8 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -58,6 +58,13 @@ func (b *bench) startManager() error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return fmt.Errorf("the manager did not serve metrics within 30s; see %s", logFile.Name())
+}
+
+func (b *bench) managerPID() int {
+	if b.mgr == nil {
+		return 0
+	}
+	return b.mgr.cmd.Process.Pid
 }
 
 func (b *bench) stopManager() {
@@ -142,6 +149,21 @@ func (r requests) minus(o requests) requests {
 	return requests{reads: r.reads - o.reads, writes: r.writes - o.writes, reconciles: r.reconciles - o.reconciles}
 }
 
+// peakRSS is the largest resident size the process has had (bytes).
+func peakRSS(pid int) (int64, error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+			return kb * 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
+}
+
 // usage reads the process's resident memory (bytes) and CPU time.
 func usage(pid int) (rss int64, cpu time.Duration, err error) {
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
@@ -167,30 +189,25 @@ func usage(pid int) (rss int64, cpu time.Duration, err error) {
 }
 
 // profile saves a pprof profile of the manager (path such as
-// "profile?seconds=20" or "heap") and returns pprof's top functions.
+// "profile?seconds=20" or "heap") and returns pprof's top functions by
+// cumulative time.
 func (b *bench) profile(path, file string, sampleIndex string) (string, error) {
-	resp, err := http.Get(b.mgr.pprof + "/" + path)
+	req, err := newGet(context.Background(), b.mgr.pprof+"/"+path)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return "", err
 	}
 	defer resp.Body.Close()
 	out := filepath.Join(b.work, file)
-	f, err := os.Create(out)
-	if err != nil {
+	if err := saveBody(resp.Body, out); err != nil {
 		return "", err
 	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
-		return "", err
-	}
-	f.Close()
-	args := []string{"tool", "pprof", "-top", "-cum", "-nodecount=25"}
-	if sampleIndex != "" {
-		args = append(args, "-sample_index="+sampleIndex)
-	}
-	top, err := exec.Command("go", append(args, b.binary, out)...).CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go tool pprof: %w: %s", err, top)
-	}
-	return string(top), nil
+	return pprofTop(out, sampleIndex, true, b.binary)
+}
+
+func newGet(ctx context.Context, url string) (*http.Request, error) {
+	return http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 }

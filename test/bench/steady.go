@@ -93,7 +93,7 @@ func (b *bench) drift(ctx context.Context, s scenario) (durations, error) {
 // footprint is the manager's memory and CPU with every object in place.
 type footprint struct {
 	cpuTop, heapTop    string
-	rss, heap          float64
+	rss, peak, heap    float64
 	cpuPer1000         time.Duration
 	cpuDuring          time.Duration
 	reconcilesForCPU   float64
@@ -102,9 +102,23 @@ type footprint struct {
 }
 
 func (b *bench) footprint() (footprint, error) {
-	// Let the garbage collector settle after the load.
-	time.Sleep(5 * time.Second)
-	rss, _, err := usage(b.mgr.cmd.Process.Pid)
+	// The resident size at rest: the Go runtime returns the memory freed
+	// after the load (the start-up lists, the drift trials) gradually, so
+	// wait until it stops shrinking.
+	var rss int64
+	for i := 0; i < 12; i++ {
+		time.Sleep(5 * time.Second)
+		now, _, err := usage(b.mgr.cmd.Process.Pid)
+		if err != nil {
+			return footprint{}, err
+		}
+		settled := rss != 0 && rss-now < 1<<20
+		rss = now
+		if settled {
+			break
+		}
+	}
+	peak, err := peakRSS(b.mgr.cmd.Process.Pid)
 	if err != nil {
 		return footprint{}, err
 	}
@@ -112,7 +126,7 @@ func (b *bench) footprint() (footprint, error) {
 	if err != nil {
 		return footprint{}, err
 	}
-	f := footprint{rss: float64(rss), heap: m.sum("go_memstats_heap_inuse_bytes"), reconcilesForCPU: b.cpuRecs}
+	f := footprint{rss: float64(rss), peak: float64(peak), heap: m.sum("go_memstats_heap_inuse_bytes"), reconcilesForCPU: b.cpuRecs}
 	if f.heapTop, err = b.profile("heap", "heap.pprof", "inuse_space"); err != nil {
 		return footprint{}, err
 	}
