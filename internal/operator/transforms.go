@@ -1,0 +1,52 @@
+package operator
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+)
+
+// lastAppliedAnnotation is kubectl's copy of the whole object as last
+// applied client-side: as large as the object, and never read here.
+const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+// slimObjects is the transform for every cached object: managed fields and
+// kubectl's last-applied copy are most of a hand-edited object's metadata,
+// and nothing in the operator reads them.
+func slimObjects() toolscache.TransformFunc {
+	stripManagedFields := cache.TransformStripManagedFields()
+	return func(in any) (any, error) {
+		out, err := stripManagedFields(in)
+		if err != nil {
+			return out, err
+		}
+		if obj, ok := out.(metav1.Object); ok {
+			if ann := obj.GetAnnotations(); ann[lastAppliedAnnotation] != "" {
+				delete(ann, lastAppliedAnnotation)
+				obj.SetAnnotations(ann)
+			}
+		}
+		return out, nil
+	}
+}
+
+// slimSecretMetadata is the transform for the Secrets the operator watches
+// (metadata only, cluster-wide, because a KialiAuthProxy may reference any
+// of them): the watch needs a Secret's name and namespace to find the
+// KialiAuthProxy objects that reference it, and its labels to tell the
+// operator's own Secrets apart. The rest is dropped; there are many
+// Secrets, and their annotations can hold a copy of their data.
+func slimSecretMetadata(in any) (any, error) {
+	m, ok := in.(*metav1.PartialObjectMetadata)
+	if !ok {
+		return in, nil
+	}
+	m.ObjectMeta = metav1.ObjectMeta{
+		Name:            m.Name,
+		Namespace:       m.Namespace,
+		UID:             m.UID,
+		ResourceVersion: m.ResourceVersion,
+		Labels:          m.Labels,
+	}
+	return m, nil
+}
