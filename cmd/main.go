@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/debug"
+	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -13,6 +15,9 @@ import (
 
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/operator"
 )
+
+// gcPercent is the garbage collector's target unless GOGC is set.
+const gcPercent = 50
 
 // version is set at build time (-ldflags "-X main.version=...").
 var version = "dev"
@@ -30,6 +35,14 @@ func main() {
 	flag.StringVar(&o.PprofAddr, "pprof-bind-address", "0", "Address net/http/pprof binds to, such as 127.0.0.1:6060; 0 disables it.")
 	flag.BoolVar(&o.LeaderElection, "leader-elect", false,
 		"Elect a leader, so that only one of several replicas reconciles at a time.")
+	flag.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "",
+		"Namespace of the leader election Lease; defaults to the manager's own namespace in a cluster.")
+	flag.DurationVar(&o.LeaseDuration, "leader-elect-lease-duration", 15*time.Second,
+		"How long a standby waits, after the leader's last renewal, before it takes over.")
+	flag.DurationVar(&o.RenewDeadline, "leader-elect-renew-deadline", 10*time.Second,
+		"How long the leader keeps trying to renew before it gives up leading.")
+	flag.DurationVar(&o.RetryPeriod, "leader-elect-retry-period", 2*time.Second,
+		"How often candidates try to acquire or renew the lease.")
 	flag.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", 4,
 		"How many KialiAuthProxy objects are reconciled in parallel.")
 	showVersion := flag.Bool("version", false, "Print the version and exit.")
@@ -42,6 +55,14 @@ func main() {
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
+
+	// Most of the heap is the informer caches, which live as long as the
+	// process: collecting when the heap has grown by half of them rather
+	// than doubled keeps the resident size about a third lower for a few
+	// percent more CPU. GOGC (and GOMEMLIMIT) still decide when set.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 
 	// Set by OLM from the bundle's relatedImages, so disconnected clusters
 	// use their mirrored oauth-proxy image.

@@ -43,6 +43,9 @@ const (
 // depend on the object's name are left to the renderer's names.
 func (in *KialiAuthProxy) WithDefaults(proxyImage string) *KialiAuthProxy {
 	out := in.DeepCopy()
+	if out.Spec.Adoption == "" {
+		out.Spec.Adoption = AdoptionRefuse
+	}
 	k := &out.Spec.Kiali
 	if k.Version == "" {
 		k.Version = DefaultKialiVersion

@@ -28,6 +28,25 @@ type KialiAuthProxySpec struct {
 	// Exposure says how users reach the proxy from outside the cluster.
 	Exposure ExposureSpec `json:"exposure"`
 
+	// Adoption says what happens when an object the operator would make
+	// already exists and was not made by this KialiAuthProxy, as after the
+	// manual setup (a hand-made <name>-oauth Deployment, Service and
+	// ServiceAccount, <name>-proxy session secret, VirtualService...).
+	// Refuse, the default, applies nothing (the session secret is still
+	// generated when none exists) and names each such object in the
+	// Degraded condition: half an authentication setup is worse than the
+	// old one; it looks again every minute. Adopt takes them over in place: the operator's fields
+	// and owner reference are applied to them, and a hand-made
+	// Deployment's spec becomes the operator's entirely, so no hand-made
+	// container or volume is left beside the rendered ones. A hand-made
+	// session secret is used as it is and stays the user's (it is never
+	// written, and outlives the KialiAuthProxy). Objects controlled by
+	// another owner, and a Deployment whose selector differs (a selector
+	// cannot change), are never adopted.
+	// +kubebuilder:validation:Enum=Refuse;Adopt
+	// +optional
+	Adoption AdoptionPolicy `json:"adoption,omitempty"`
+
 	// MeshSecurity locks Kiali down so that only the proxy can reach it.
 	// +optional
 	MeshSecurity *MeshSecuritySpec `json:"meshSecurity,omitempty"`
@@ -46,6 +65,17 @@ type KialiAuthProxySpec struct {
 	// +optional
 	Metrics *MetricsSpec `json:"metrics,omitempty"`
 }
+
+// AdoptionPolicy is what happens to existing objects the operator did not
+// make.
+type AdoptionPolicy string
+
+const (
+	// AdoptionRefuse leaves existing objects alone and applies nothing.
+	AdoptionRefuse AdoptionPolicy = "Refuse"
+	// AdoptionAdopt takes existing objects over.
+	AdoptionAdopt AdoptionPolicy = "Adopt"
+)
 
 // MeshSecuritySpec configures the lock-down of Kiali. An anonymous Kiali
 // is an administrator console for anyone who reaches its port, so by default

@@ -71,7 +71,7 @@ func (r *Reconciler) ensureHtpasswd(ctx context.Context, kap, d *meshv1alpha1.Ki
 	name := names.HtpasswdPrefix + hex.EncodeToString(fingerprint.Sum(nil))[:10]
 	ref := &render.SecretKey{Name: name, Key: meshv1alpha1.DefaultHtpasswdKey}
 
-	err := r.SecretReader.Get(ctx, types.NamespacedName{Namespace: kap.Namespace, Name: name}, &corev1.Secret{})
+	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: kap.Namespace, Name: name}, &corev1.Secret{})
 	if err == nil {
 		return ref, nil, nil
 	}

@@ -45,6 +45,9 @@ type resolved struct {
 	// generatedHtpasswd names the htpasswd Secret built from
 	// spec.proxy.htpasswd.users, if any.
 	generatedHtpasswd string
+	// foreignSessionSecret is set when a Secret of the generated session
+	// secret's name exists that this KialiAuthProxy did not make.
+	foreignSessionSecret *foreignObject
 }
 
 // resolveInputs reads the secrets the proxy uses, generating the session
@@ -73,6 +76,10 @@ func (r *Reconciler) resolveInputs(ctx context.Context, kap *meshv1alpha1.KialiA
 		}
 		if created {
 			res.createdSessionSecret = names.SessionSecret
+		}
+		if f := foreignUnlessOurs(kap, secret, secret); f != nil {
+			f.kind, f.role = "Secret", "the session secret"
+			res.foreignSessionSecret = f
 		}
 		value, p = secretKey(secret, session, "referenced by the generated session secret")
 	}
@@ -171,7 +178,7 @@ func regenerateHint(kap *meshv1alpha1.KialiAuthProxy) string {
 // Secret in the cluster.
 func (r *Reconciler) readSecretKey(ctx context.Context, namespace string, ref render.SecretKey, role string) (*corev1.Secret, []byte, *problem, error) {
 	s := &corev1.Secret{}
-	err := r.SecretReader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, s)
+	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, s)
 	if apierrors.IsNotFound(err) {
 		return nil, nil, &problem{ReasonSecretNotFound, fmt.Sprintf(
 			"Secret %s/%s %s does not exist: create it with the key %q", namespace, ref.Name, role, ref.Key)}, nil
@@ -200,7 +207,7 @@ func secretKey(s *corev1.Secret, ref render.SecretKey, role string) ([]byte, *pr
 func (r *Reconciler) ensureSessionSecret(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, names render.Names) (*corev1.Secret, bool, error) {
 	key := types.NamespacedName{Namespace: names.Namespace, Name: names.SessionSecret}
 	existing := &corev1.Secret{}
-	err := r.SecretReader.Get(ctx, key, existing)
+	err := r.APIReader.Get(ctx, key, existing)
 	if err == nil {
 		return existing, false, nil
 	}
@@ -219,7 +226,7 @@ func (r *Reconciler) ensureSessionSecret(ctx context.Context, kap *meshv1alpha1.
 		return secret, created, err
 	}
 	// Made by someone else since the read: theirs stands.
-	if err := r.SecretReader.Get(ctx, key, existing); err != nil {
+	if err := r.APIReader.Get(ctx, key, existing); err != nil {
 		return nil, false, fmt.Errorf("reading Secret %s/%s: %w", names.Namespace, names.SessionSecret, err)
 	}
 	return existing, false, nil

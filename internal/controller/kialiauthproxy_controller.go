@@ -67,10 +67,12 @@ type Reconciler struct {
 	// Client reads from the manager's cache and writes to the API server.
 	Client client.Client
 	Scheme *runtime.Scheme
-	// SecretReader reads Secrets straight from the API server.
-	SecretReader client.Reader
-	Recorder     events.EventRecorder
-	Applier      *apply.Applier
+	// APIReader reads straight from the API server: Secrets, which are never
+	// cached, and objects the cache does not hold (it holds only what carries
+	// the operator's label).
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Applier   *apply.Applier
 	// ProxyImage is the default oauth-proxy image (RELATED_IMAGE_OAUTH_PROXY).
 	ProxyImage string
 	// Clusters hands out clients for the clusters in spec.clusters.
@@ -117,6 +119,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	keep := map[apply.ObjectID]bool{
 		{GroupKind: schema.GroupKind{Kind: "ConfigMap"}, Namespace: kap.Namespace, Name: obs.names.RemoteWriteRecord}: true,
 	}
+	var objs []client.Object
 	for _, obj := range render.Render(kap, res.inputs) {
 		gk := obj.GetObjectKind().GroupVersionKind().GroupKind()
 		if _, optional := optionalKinds[gk]; optional {
@@ -131,12 +134,64 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		if err := controllerutil.SetControllerReference(kap, obj, r.Scheme); err != nil {
 			return ctrl.Result{}, err
 		}
+		objs = append(objs, obj)
+	}
+
+	// Objects in the way, made by hand or by another owner: take them over
+	// only when the spec says so, and otherwise apply nothing.
+	foreign, err := r.findForeign(ctx, kap, objs)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if res.foreignSessionSecret != nil {
+		foreign = append(foreign, *res.foreignSessionSecret)
+	}
+	policy := kap.WithDefaults(r.ProxyImage).Spec.Adoption
+	p := adoptionProblem(policy, foreign)
+	if p == nil && len(foreign) > 0 {
+		if p, err = r.adoptionBlockers(ctx, foreign); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	if p != nil {
+		obs.refused = p
+		obs.problems = append(obs.problems, *p)
+		conds := computeConditions(kap, obs)
+		if err := r.writeStatusValue(ctx, kap, newStatus(kap, conds, nil), conds); err != nil {
+			return ctrl.Result{}, err
+		}
+		return ctrl.Result{RequeueAfter: adoptionRetry}, nil
+	}
+	for _, f := range foreign {
+		if f.obj == nil || f.role != "" {
+			// The session secret is used as it is, never written.
+			continue
+		}
+		if err := r.adopt(ctx, f); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+
+	for _, obj := range objs {
+		gk := obj.GetObjectKind().GroupVersionKind().GroupKind()
 		if _, err := r.Applier.Apply(ctx, obj); err != nil {
 			component := obj.GetLabels()[render.LabelComponent]
 			if obs.applyErrors[component] == nil {
 				obs.applyErrors[component] = err
 			}
 			log.Error(err, "apply failed", "kind", gk.Kind, "name", obj.GetName())
+		}
+	}
+	for _, f := range foreign {
+		if f.role != "" {
+			if kap.Status.ObservedGeneration == kap.Generation {
+				// It stays foreign for good: say so once per generation.
+				continue
+			}
+			r.Recorder.Eventf(kap, nil, corev1.EventTypeNormal, "Adopted", "Adopt",
+				"Using the existing %s as it is; it stays yours and outlives this KialiAuthProxy", f)
+		} else if obs.applyErrors[f.obj.GetLabels()[render.LabelComponent]] == nil {
+			r.Recorder.Eventf(kap, nil, corev1.EventTypeNormal, "Adopted", "Adopt", "Took over the existing %s", f)
 		}
 	}
 
@@ -401,6 +456,8 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		handler: handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(),
 			&meshv1alpha1.KialiAuthProxy{}, handler.OnlyControllerOwner()),
 		newObject: r.Applier.NewObject,
+		crds:      mgr.GetClient(),
+		live:      r.APIReader,
 	}
 	return nil
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"sync"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -77,6 +80,10 @@ type optionalWatches struct {
 	handler    handler.EventHandler
 	// newObject returns the form the cache holds a kind in.
 	newObject func(schema.GroupVersionKind) (client.Object, error)
+	// crds reads the CRDs (the cache holds their metadata) and live the API
+	// server: together they notice a CRD deleted after the REST mapper
+	// learned its kind. Nil in tests of the mapper alone.
+	crds, live client.Reader
 
 	mu      sync.Mutex
 	started map[schema.GroupVersionKind]bool
@@ -85,7 +92,7 @@ type optionalWatches struct {
 // servedVersion returns the first of versions the API server serves gk at,
 // or "". The REST mapper re-reads discovery when asked for a kind it does
 // not know, so a CRD installed after start-up is found.
-func (w *optionalWatches) servedVersion(gk schema.GroupKind, versions []string) (string, error) {
+func (w *optionalWatches) servedVersion(ctx context.Context, gk schema.GroupKind, versions []string) (string, error) {
 	for _, v := range versions {
 		m, err := w.mapper.RESTMapping(gk, v)
 		if meta.IsNoMatchError(err) {
@@ -94,9 +101,42 @@ func (w *optionalWatches) servedVersion(gk schema.GroupKind, versions []string) 
 		if err != nil {
 			return "", err
 		}
+		gone, err := w.removed(ctx, m)
+		if err != nil || gone {
+			return "", err
+		}
 		return m.GroupVersionKind.Version, nil
 	}
 	return "", nil
+}
+
+// removed reports whether a kind the REST mapper knows is no longer served:
+// the mapper keeps what it learned, so a CRD uninstalled while the operator
+// runs would otherwise show as failed applies instead of a missing CRD. A
+// CRD being deleted counts as removed: its objects are going, and no new
+// one may be created.
+func (w *optionalWatches) removed(ctx context.Context, m *meta.RESTMapping) (bool, error) {
+	if w.crds == nil || w.live == nil {
+		return false, nil
+	}
+	crd := &metav1.PartialObjectMetadata{}
+	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+	err := w.crds.Get(ctx, client.ObjectKey{Name: m.Resource.Resource + "." + m.Resource.Group}, crd)
+	if err == nil {
+		return !crd.DeletionTimestamp.IsZero(), nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return false, err
+	}
+	// No CRD: it was deleted, or an aggregated API server serves the kind
+	// (or the CRD is so new the cache has not seen it). Ask the API server.
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(m.GroupVersionKind.GroupVersion().WithKind(m.GroupVersionKind.Kind + "List"))
+	err = w.live.List(ctx, list, client.Limit(1))
+	if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
+		return true, nil
+	}
+	return false, err
 }
 
 // ensure starts watching gvk once.
@@ -123,7 +163,7 @@ func (w *optionalWatches) ensure(gvk schema.GroupVersionKind) error {
 func (r *Reconciler) detectKinds(ctx context.Context) (presence, error) {
 	p := presence{}
 	for gk, versions := range optionalKinds {
-		v, err := r.watches.servedVersion(gk, versions)
+		v, err := r.watches.servedVersion(ctx, gk, versions)
 		if err != nil {
 			return nil, err
 		}

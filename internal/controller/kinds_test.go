@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -26,7 +27,7 @@ func TestServedVersionFallsBack(t *testing.T) {
 		routeGK:               "",
 		kialiGK:               "",
 	} {
-		got, err := w.servedVersion(gk, optionalKinds[gk])
+		got, err := w.servedVersion(context.Background(), gk, optionalKinds[gk])
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -279,7 +279,7 @@ var errNoHubPrometheus = errors.New("no such Prometheus")
 func (r *Reconciler) hubPrometheus(ctx context.Context, ref meshv1alpha1.ObjectReference) (*unstructured.Unstructured, error) {
 	p := &unstructured.Unstructured{}
 	p.SetGroupVersionKind(clusters.PrometheusGVK)
-	err := r.SecretReader.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, p)
+	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, p)
 	switch {
 	case meta.IsNoMatchError(err):
 		return nil, fmt.Errorf("%w: the Prometheus Operator CRD (prometheuses.monitoring.coreos.com) is not installed here: unset spec.metrics.receiver.prometheus or install the Prometheus Operator", errNoHubPrometheus)

@@ -79,7 +79,7 @@ const recordKey = "record.json"
 // loadRecord reads the record; a missing one is empty.
 func (r *Reconciler) loadRecord(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, n render.Names) (*record, error) {
 	cm := &corev1.ConfigMap{}
-	err := r.SecretReader.Get(ctx, types.NamespacedName{Namespace: n.Namespace, Name: n.RemoteWriteRecord}, cm)
+	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: n.Namespace, Name: n.RemoteWriteRecord}, cm)
 	if apierrors.IsNotFound(err) {
 		return &record{}, nil
 	}

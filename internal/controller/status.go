@@ -69,6 +69,8 @@ type observation struct {
 	problems    []problem
 	deployment  *appsv1.Deployment // nil when not in the cache yet
 	clusters    *clusterReport     // nil when not looked at
+	// refused is why nothing was applied (objects in the way), or nil.
+	refused *problem
 }
 
 // computeConditions derives every condition from the observation alone:
@@ -140,6 +142,13 @@ func computeConditions(kap *meshv1alpha1.KialiAuthProxy, o *observation) []metav
 		locked = cond(ConditionMeshLocked, true, ReasonLockedDown, fmt.Sprintf(
 			"Only %s may reach Kiali on port %d: AuthorizationPolicy, STRICT PeerAuthentication and NetworkPolicy %s/%s",
 			n.ProxyPrincipal(), render.KialiPort, n.Namespace, n.LockDown))
+	}
+
+	if p := o.refused; p != nil {
+		// Nothing was applied, whatever the cluster offers.
+		for _, c := range []*metav1.Condition{&kiali, &proxy, &exposed, &locked} {
+			*c = cond(c.Type, false, p.reason, "Not applied: objects are in the way; see the Degraded condition")
+		}
 	}
 
 	bypass := cond(ConditionHtpasswdBypassesSAR, false, ReasonNoHtpasswd, "Every user logs in through OpenShift and must pass the SubjectAccessReviews")

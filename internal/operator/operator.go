@@ -7,6 +7,7 @@ package operator
 import (
 	"context"
 	"net/http"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -41,6 +42,9 @@ type Options struct {
 	PprofAddr               string
 	LeaderElection          bool
 	LeaderElectionNamespace string
+	// LeaseDuration, RenewDeadline and RetryPeriod tune leader election;
+	// zero keeps controller-runtime's defaults (15s, 10s, 2s).
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	// MaxConcurrentReconciles bounds parallel reconciles.
 	MaxConcurrentReconciles int
 	// ProxyImage is the default oauth-proxy image.
@@ -48,6 +52,14 @@ type Options struct {
 	// SkipNameValidation allows a second manager in one process (tests that
 	// restart the operator); controller names are otherwise process-unique.
 	SkipNameValidation bool
+}
+
+// nonZero is d, or nil for controller-runtime's default.
+func nonZero(d time.Duration) *time.Duration {
+	if d == 0 {
+		return nil
+	}
+	return &d
 }
 
 // New returns a manager with the KialiAuthProxy controller registered, and
@@ -68,10 +80,11 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (manager.Manager, *ct
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
 		// Released on a clean shutdown, so a replacement takes over at once.
 		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 nonZero(o.LeaseDuration),
+		RenewDeadline:                 nonZero(o.RenewDeadline),
+		RetryPeriod:                   nonZero(o.RetryPeriod),
 		Cache: cache.Options{
-			// Managed fields are most of an object's metadata and nothing here
-			// reads them.
-			DefaultTransform: cache.TransformStripManagedFields(),
+			DefaultTransform: slimObjects(),
 			// Everything the operator writes carries its managed-by label, so
 			// the cache holds those objects only, not every Deployment,
 			// Service or ConfigMap of the cluster.
@@ -82,7 +95,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (manager.Manager, *ct
 				// only, for their change events).
 				&meshv1alpha1.KialiAuthProxy{}:              {Label: labels.Everything()},
 				&apiextensionsv1.CustomResourceDefinition{}: {Label: labels.Everything()},
-				&corev1.Secret{}:                            {Label: labels.Everything()},
+				&corev1.Secret{}:                            {Label: labels.Everything(), Transform: slimSecretMetadata},
 			},
 		},
 		Client: client.Options{Cache: &client.CacheOptions{
@@ -97,11 +110,11 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (manager.Manager, *ct
 		return nil, nil, err
 	}
 	r := &ctrlpkg.Reconciler{
-		Client:       mgr.GetClient(),
-		Scheme:       scheme,
-		SecretReader: mgr.GetAPIReader(),
-		Recorder:     mgr.GetEventRecorder("kiali-auth-proxy-operator"),
-		ProxyImage:   o.ProxyImage,
+		Client:     mgr.GetClient(),
+		Scheme:     scheme,
+		APIReader:  mgr.GetAPIReader(),
+		Recorder:   mgr.GetEventRecorder("kiali-auth-proxy-operator"),
+		ProxyImage: o.ProxyImage,
 		// Kubeconfig Secrets are read from the API server, like every Secret.
 		Clusters: &clusters.Cache{Reader: mgr.GetAPIReader(), Scheme: scheme},
 		Applier: &apply.Applier{

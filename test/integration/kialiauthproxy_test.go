@@ -743,6 +743,8 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			Entry("a name too long to derive object names from", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Name = strings.Repeat("k", 41)
 			}, "metadata.name must be at most 40 characters: the names of the objects made for it are derived from it"),
+			Entry("an adoption policy that does not exist", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Adoption = "Merge" },
+				`supported values: "Refuse", "Adopt"`),
 			Entry("a name that cannot name a Service", func(k *meshv1alpha1.KialiAuthProxy) { k.Name = "1kiali" },
 				"metadata.name must be a DNS label starting with a letter: it names the proxy's Service"),
 		)

@@ -1,0 +1,223 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/client-go/util/csaupgrade"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+)
+
+// Adoption reasons.
+const (
+	// ReasonAdoptionRequired: objects of the names the operator would use
+	// exist, spec.adoption is Refuse, and nothing was applied.
+	ReasonAdoptionRequired = "AdoptionRequired"
+	// ReasonControlledByAnother: an object of such a name is controlled by
+	// another owner, which the operator never takes over.
+	ReasonControlledByAnother = "ControlledByAnother"
+	// ReasonAdoptionImpossible: spec.adoption is Adopt, but an object in the
+	// way differs from the rendered one in a field that cannot change.
+	ReasonAdoptionImpossible = "AdoptionImpossible"
+)
+
+// adoptionRetry is how often a refused KialiAuthProxy looks again: the
+// objects in the way are not the operator's, so it gets no event when the
+// user deletes them.
+const adoptionRetry = time.Minute
+
+// foreignObject is an object the operator would apply that exists but was
+// not made by this KialiAuthProxy.
+type foreignObject struct {
+	obj   client.Object // as rendered
+	kind  string
+	key   types.NamespacedName
+	owner *metav1.OwnerReference // its controller, when it has one
+	// role says what the object is for when the kind does not.
+	role string
+}
+
+func (f foreignObject) String() string {
+	s := fmt.Sprintf("%s %s/%s", f.kind, f.key.Namespace, f.key.Name)
+	if f.role != "" {
+		s += " (" + f.role + ")"
+	}
+	if f.owner != nil {
+		s += fmt.Sprintf(" controlled by %s %s", f.owner.Kind, f.owner.Name)
+	}
+	return s
+}
+
+// findForeign returns the objects among objs that exist and are not
+// controlled by kap. The cache holds only objects carrying the operator's
+// label, so an object missing from it is looked for on the API server:
+// that costs a read when an object is first created or was deleted, never
+// in a steady state. The reads run in parallel.
+func (r *Reconciler) findForeign(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, objs []client.Object) ([]foreignObject, error) {
+	var (
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+		foreign []foreignObject
+		firstEr error
+	)
+	record := func(f *foreignObject, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil && firstEr == nil {
+			firstEr = err
+		}
+		if f != nil {
+			foreign = append(foreign, *f)
+		}
+	}
+	for _, obj := range objs {
+		gvk := obj.GetObjectKind().GroupVersionKind()
+		key := client.ObjectKeyFromObject(obj)
+		cached, err := r.Applier.NewObject(gvk)
+		if err != nil {
+			return nil, err
+		}
+		err = r.Client.Get(ctx, key, cached)
+		if err == nil {
+			record(foreignUnlessOurs(kap, obj, cached), nil)
+			continue
+		}
+		if !apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("reading %s %s/%s: %w", gvk.Kind, key.Namespace, key.Name, err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			live := &metav1.PartialObjectMetadata{}
+			live.SetGroupVersionKind(gvk)
+			err := r.APIReader.Get(ctx, key, live)
+			switch {
+			case apierrors.IsNotFound(err):
+				record(nil, nil)
+			case err != nil:
+				record(nil, fmt.Errorf("reading %s %s/%s: %w", gvk.Kind, key.Namespace, key.Name, err))
+			default:
+				record(foreignUnlessOurs(kap, obj, live), nil)
+			}
+		}()
+	}
+	wg.Wait()
+	sort.Slice(foreign, func(i, j int) bool { return foreign[i].String() < foreign[j].String() })
+	return foreign, firstEr
+}
+
+// foreignUnlessOurs is nil when live is controlled by kap.
+func foreignUnlessOurs(kap *meshv1alpha1.KialiAuthProxy, rendered, live client.Object) *foreignObject {
+	owner := metav1.GetControllerOf(live)
+	if owner != nil && owner.UID == kap.UID {
+		return nil
+	}
+	return &foreignObject{
+		obj:   rendered,
+		kind:  rendered.GetObjectKind().GroupVersionKind().Kind,
+		key:   client.ObjectKeyFromObject(rendered),
+		owner: owner,
+	}
+}
+
+// adoptionProblem is why nothing may be applied, or nil.
+func adoptionProblem(policy meshv1alpha1.AdoptionPolicy, foreign []foreignObject) *problem {
+	var controlled, unowned []string
+	for _, f := range foreign {
+		if f.owner != nil {
+			controlled = append(controlled, f.String())
+		} else {
+			unowned = append(unowned, f.String())
+		}
+	}
+	switch {
+	case len(controlled) > 0:
+		return &problem{ReasonControlledByAnother, fmt.Sprintf(
+			"Nothing was applied: %s already exist under the names this KialiAuthProxy uses and belong to another owner, which is never taken over; "+
+				"delete them, or give this KialiAuthProxy another name (or spec.kiali.name, spec.exposure.*.name)",
+			strings.Join(controlled, ", "))}
+	case len(unowned) > 0 && policy != meshv1alpha1.AdoptionAdopt:
+		return &problem{ReasonAdoptionRequired, fmt.Sprintf(
+			"Nothing was applied: %s already exist and were not made by this KialiAuthProxy; "+
+				"set spec.adoption: Adopt to take them over (a session secret keeps its content and stays yours), or delete them; checked again every %s",
+			strings.Join(unowned, ", "), adoptionRetry)}
+	}
+	return nil
+}
+
+// adoptionBlockers names what keeps objects in the way from being adopted:
+// a Deployment's selector cannot change, so a hand-made Deployment that
+// selects its pods differently cannot become the rendered one in place.
+// Deleting it is the user's call, as it stops the proxy until the
+// operator's own Deployment is up.
+func (r *Reconciler) adoptionBlockers(ctx context.Context, foreign []foreignObject) (*problem, error) {
+	var msgs []string
+	for _, f := range foreign {
+		want, ok := f.obj.(*appsv1.Deployment)
+		if !ok {
+			continue
+		}
+		live := &appsv1.Deployment{}
+		if err := r.APIReader.Get(ctx, f.key, live); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", f, err)
+		}
+		if !equality.Semantic.DeepEqual(live.Spec.Selector, want.Spec.Selector) {
+			msgs = append(msgs, fmt.Sprintf("%s selects its pods by %s and the operator's by %s, and a Deployment's selector cannot change: "+
+				"delete it (the proxy is down until the operator's Deployment is available)",
+				f, metav1.FormatLabelSelector(live.Spec.Selector), metav1.FormatLabelSelector(want.Spec.Selector)))
+		}
+	}
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	return &problem{ReasonAdoptionImpossible, "Nothing was applied: " + strings.Join(msgs, "; ")}, nil
+}
+
+// adopt prepares a hand-made object for the apply that takes it over. The
+// apply itself adds the owner reference and the operator's fields. For a
+// Deployment, the fields that hand-made edits own (kubectl create, apply,
+// edit: "Update" operations on the object itself) are handed to the
+// operator's field manager first, so that the apply removes whatever it
+// does not render: a hand-made container or volume left beside the
+// rendered ones would break the proxy. Other kinds keep fields they do not
+// render (a Kiali CR's extra settings, an annotation), and controllers'
+// status writes are never touched.
+func (r *Reconciler) adopt(ctx context.Context, f foreignObject) error {
+	if f.kind != "Deployment" {
+		return nil
+	}
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(f.obj.GetObjectKind().GroupVersionKind())
+	if err := r.APIReader.Get(ctx, f.key, live); err != nil {
+		return fmt.Errorf("reading %s to adopt it: %w", f, err)
+	}
+	managers := sets.New[string]()
+	for _, e := range live.GetManagedFields() {
+		if e.Operation == metav1.ManagedFieldsOperationUpdate && e.Subresource == "" && e.Manager != FieldOwner {
+			managers.Insert(e.Manager)
+		}
+	}
+	// The patch replaces the managed fields only if the object is still at
+	// the resourceVersion read.
+	patch, err := csaupgrade.UpgradeManagedFieldsPatch(live, managers, FieldOwner)
+	if err != nil || patch == nil {
+		return err
+	}
+	if err := r.Client.Patch(ctx, live, client.RawPatch(types.JSONPatchType, patch)); err != nil {
+		return fmt.Errorf("taking over the fields of %s: %w", f, err)
+	}
+	return nil
+}
