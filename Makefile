@@ -55,6 +55,10 @@ envtest: ## Provide kube-apiserver and etcd for the local control plane (built o
 test: manifests generate fmt vet kustomize tools ## Run every test: unit, golden and envtest integration.
 	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go test ./... -count=1 $(GOTEST_FLAGS)
 
+.PHONY: test-faults
+test-faults: manifests tools ## Run only the fault suite (also part of test): restarts, conflicts, deletion, adoption.
+	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go test ./test/faults/ -count=1 -v $(GOTEST_FLAGS)
+
 BENCH_FLAGS ?=
 
 .PHONY: bench

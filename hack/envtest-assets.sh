@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Provides the kube-apiserver and etcd binaries that envtest needs, without
-# downloading anything but Go modules.
+# Provides the kube-apiserver and etcd binaries that envtest needs, and the
+# kube-controller-manager whose garbage collector the fault suite runs,
+# without downloading anything but Go modules.
 #
 # setup-envtest fetches prebuilt binaries from a release bucket, which is not
 # reachable from every build machine. Both binaries build from the Go module
@@ -19,7 +20,7 @@ GOARCH_="$(go env GOARCH)"
 CACHE_ROOT="${ENVTEST_CACHE_ROOT:-${XDG_DATA_HOME:-$HOME/.local/share}/kubebuilder-envtest}"
 ASSETS="${CACHE_ROOT}/k8s/${K8S_VERSION}-${GOOS_}-${GOARCH_}"
 
-if [[ -x "${ASSETS}/kube-apiserver" && -x "${ASSETS}/etcd" ]]; then
+if [[ -x "${ASSETS}/kube-apiserver" && -x "${ASSETS}/etcd" && -x "${ASSETS}/kube-controller-manager" ]]; then
   echo "${ASSETS}"
   exit 0
 fi
@@ -31,10 +32,10 @@ trap 'rm -rf "${work}"' EXIT
 
 # k8s.io/kubernetes replaces its staging modules with ./staging paths that do
 # not exist in the published module; point each at its published version.
-build_kube_apiserver() {
-  local mod_file staging
-  mkdir -p "${work}/kube"
-  cd "${work}/kube"
+build_kube() {
+  local cmd="$1" mod_file staging
+  mkdir -p "${work}/kube-${cmd}"
+  cd "${work}/kube-${cmd}"
   go mod init envtest-assets/kube >/dev/null 2>&1
   mod_file="$(go mod download -json "k8s.io/kubernetes@v${K8S_VERSION}" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')"
   staging="$(sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "${mod_file}")"
@@ -47,15 +48,15 @@ build_kube_apiserver() {
   # Start from kubernetes' own requirement list so every dependency is at the
   # version it was released with.
   sed -n '/^require (/,/^)/p' "${mod_file}" >>go.mod
-  cat >tools.go <<'GO'
+  cat >tools.go <<GO
 //go:build tools
 
 package tools
 
-import _ "k8s.io/kubernetes/cmd/kube-apiserver"
+import _ "k8s.io/kubernetes/cmd/${cmd}"
 GO
   GOFLAGS=-mod=mod go mod tidy >&2
-  log "building kube-apiserver v${K8S_VERSION} (takes several minutes the first time)"
+  log "building ${cmd} v${K8S_VERSION} (takes several minutes the first time)"
   # Stamp the version the way Kubernetes' own build does, so discovery
   # reports v${K8S_VERSION} rather than a development version.
   local minor="${K8S_VERSION#*.}"
@@ -63,8 +64,8 @@ GO
   local v="k8s.io/component-base/version"
   CGO_ENABLED=0 go build -trimpath \
     -ldflags="-s -w -X ${v}.gitVersion=v${K8S_VERSION} -X ${v}.gitMajor=${K8S_VERSION%%.*} -X ${v}.gitMinor=${minor} -X ${v}.gitTreeState=clean" \
-    -o "${ASSETS}/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
-  mv "${ASSETS}/kube-apiserver.tmp" "${ASSETS}/kube-apiserver"
+    -o "${ASSETS}/${cmd}.tmp" "k8s.io/kubernetes/cmd/${cmd}"
+  mv "${ASSETS}/${cmd}.tmp" "${ASSETS}/${cmd}"
 }
 
 # etcd's server module replaces its sibling modules with ../ paths; same cure.
@@ -95,5 +96,6 @@ GO
 }
 
 [[ -x "${ASSETS}/etcd" ]] || build_etcd
-[[ -x "${ASSETS}/kube-apiserver" ]] || build_kube_apiserver
+[[ -x "${ASSETS}/kube-apiserver" ]] || build_kube kube-apiserver
+[[ -x "${ASSETS}/kube-controller-manager" ]] || build_kube kube-controller-manager
 echo "${ASSETS}"
