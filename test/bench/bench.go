@@ -123,6 +123,7 @@ type row struct {
 	// (the largest scenario only).
 	operatorCPU, baselineCPU             cpuShares
 	operatorAPIServer, baselineAPIServer string
+	apiServerDiff                        string
 }
 
 type durations []time.Duration
@@ -251,6 +252,9 @@ func (b *bench) convergence(ctx context.Context, s scenario) (row, error) {
 	r.operatorTotal = time.Since(start)
 	r.operatorCPU = b.meter.since(cpuStart)
 	opProfile()
+	if largest {
+		r.apiServerDiff = apiServerDiff(filepath.Join(b.work, "apiserver-baseline.pprof"), filepath.Join(b.work, "apiserver-operator.pprof"))
+	}
 	// Let the last status writes land before counting.
 	time.Sleep(2 * time.Second)
 	after, err := b.mgr.scrape()

@@ -182,3 +182,15 @@ func pprofTop(file, sampleIndex string, cumulative bool, binary ...string) (stri
 	}
 	return string(top), nil
 }
+
+// apiServerDiff is pprof's top of the operator phase's API server profile
+// against the baseline's, by cumulative time, without the Go runtime's own
+// frames (garbage collection and scheduling, which follow the rest).
+func apiServerDiff(baseline, operator string) string {
+	out, err := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=30", "-hide=^runtime\\.",
+		"-diff_base", baseline, operator).CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("go tool pprof -diff_base: %v: %s", err, out)
+	}
+	return string(out)
+}
