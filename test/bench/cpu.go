@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
 
 // cpuShares is the CPU time each process spent during one phase of a
@@ -35,42 +37,15 @@ type cpuReading struct {
 	apiserver, etcd, manager, client, busy time.Duration
 }
 
-// newCPUMeter finds the control plane's processes: the children of this
-// program named kube-apiserver and etcd.
+// newCPUMeter finds the control plane's processes.
 func newCPUMeter(manager func() int) (*cpuMeter, error) {
 	m := &cpuMeter{manager: manager}
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
+	var err error
+	if m.apiserver, err = testbed.ChildProcess("kube-apiserver"); err != nil {
 		return nil, err
 	}
-	self := os.Getpid()
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		s := string(stat)
-		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || end < open {
-			continue
-		}
-		fields := strings.Fields(s[end+2:])
-		if ppid, _ := strconv.Atoi(fields[1]); ppid != self {
-			continue
-		}
-		switch s[open+1 : end] {
-		case "kube-apiserver":
-			m.apiserver = pid
-		case "etcd":
-			m.etcd = pid
-		}
-	}
-	if m.apiserver == 0 || m.etcd == 0 {
-		return nil, fmt.Errorf("kube-apiserver (pid %d) or etcd (pid %d) not found among this program's children", m.apiserver, m.etcd)
+	if m.etcd, err = testbed.ChildProcess("etcd"); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

@@ -1,10 +1,6 @@
 package faults
 
 import (
-	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -15,6 +11,7 @@ import (
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
+	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
 
 var _ = Describe("API server restart", func() {
@@ -28,7 +25,9 @@ var _ = Describe("API server restart", func() {
 		// (SIGKILL: no graceful end of requests or watches) and comes back
 		// on the same etcd data, certificates and port.
 		apiserver := env.ControlPlane.APIServer
-		Expect(syscall.Kill(childPID("kube-apiserver"), syscall.SIGKILL)).To(Succeed())
+		pid, err := testbed.ChildProcess("kube-apiserver")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(syscall.Kill(pid, syscall.SIGKILL)).To(Succeed())
 		Expect(apiserver.Stop()).To(Succeed())
 		time.Sleep(3 * time.Second) // the outage itself
 		Expect(apiserver.Start()).To(Succeed())
@@ -64,30 +63,3 @@ var _ = Describe("API server restart", func() {
 })
 
 func ptr[T any](v T) *T { return &v }
-
-// childPID finds the process of this test named name (envtest starts the
-// control plane as children).
-func childPID(name string) int {
-	entries, err := os.ReadDir("/proc")
-	Expect(err).NotTo(HaveOccurred())
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		s := string(stat)
-		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || end < open || s[open+1:end] != name {
-			continue
-		}
-		if ppid, _ := strconv.Atoi(strings.Fields(s[end+2:])[1]); ppid == os.Getpid() {
-			return pid
-		}
-	}
-	Fail("no child process named " + name)
-	return 0
-}

@@ -10,13 +10,8 @@ import (
 // unstructuredList is an empty list of "group/version/KindList" (core
 // kinds: "v1/KindList").
 func unstructuredList(gvk string) *unstructured.UnstructuredList {
-	i := strings.LastIndexByte(gvk, '/')
-	gv, err := schema.ParseGroupVersion(gvk[:i])
-	if err != nil {
-		panic(err)
-	}
 	l := &unstructured.UnstructuredList{}
-	l.SetGroupVersionKind(gv.WithKind(gvk[i+1:]))
+	l.SetGroupVersionKind(unstructuredObject(gvk).GroupVersionKind())
 	return l
 }
 
