@@ -32,7 +32,8 @@ manifests: controller-gen ## Generate the CRD and RBAC manifests.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
 
 .PHONY: generate
-generate: controller-gen ## Generate DeepCopy methods.
+generate: controller-gen ## Generate the extraArgs CEL rules (from api/v1alpha1/proxyflags.go) and DeepCopy methods.
+	go run ./hack/rulegen
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./..."
 
 .PHONY: fmt
@@ -52,7 +53,7 @@ envtest: ## Provide kube-apiserver and etcd for the local control plane (built o
 	@hack/envtest-assets.sh >/dev/null
 
 .PHONY: test
-test: manifests generate fmt vet kustomize tools ## Run every test: unit, golden and envtest integration.
+test: generate manifests fmt vet kustomize tools ## Run every test: unit, golden and envtest integration.
 	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go test ./... -count=1 $(GOTEST_FLAGS)
 
 .PHONY: test-faults
@@ -85,11 +86,11 @@ run-local: manifests ## Run the operator on a local control plane with the sampl
 ##@ Build
 
 .PHONY: build
-build: manifests generate fmt vet ## Build the manager binary.
+build: generate manifests fmt vet ## Build the manager binary.
 	CGO_ENABLED=0 go build -trimpath -o bin/manager ./cmd
 
 .PHONY: run
-run: manifests generate fmt vet ## Run the manager against the cluster of the current kubeconfig.
+run: generate manifests fmt vet ## Run the manager against the cluster of the current kubeconfig.
 	go run ./cmd
 
 ##@ Deployment

@@ -98,9 +98,6 @@ func (in *KialiAuthProxy) WithDefaults(proxyImage string) *KialiAuthProxy {
 	if p.Cookie.Expire == nil {
 		p.Cookie.Expire = &metav1.Duration{Duration: DefaultCookieExpire}
 	}
-	if p.Cookie.Refresh == nil {
-		p.Cookie.Refresh = &metav1.Duration{Duration: DefaultCookieRefresh}
-	}
 	if p.SessionSecret != nil && p.SessionSecret.Key == "" {
 		p.SessionSecret.Key = DefaultSessionSecretKey
 	}
@@ -110,6 +107,10 @@ func (in *KialiAuthProxy) WithDefaults(proxyImage string) *KialiAuthProxy {
 	if p.TLS.Enabled == nil {
 		on := true
 		p.TLS.Enabled = &on
+	}
+	if p.RequestLogging == nil {
+		on := true
+		p.RequestLogging = &on
 	}
 
 	if out.Spec.MeshSecurity == nil {
@@ -189,14 +190,12 @@ func defaultMetrics(m *MetricsSpec, kialiPrometheus *PrometheusSpec) {
 	}
 }
 
-// Session cookie defaults. The expiry stays below the 24h lifetime of an
-// OpenShift OAuth access token and bounds how long a user keeps access after
-// losing a SubjectAccessReview (checked only at login); the refresh
-// validates the user's token again every hour.
-const (
-	DefaultCookieExpire  = 23 * time.Hour
-	DefaultCookieRefresh = time.Hour
-)
+// DefaultCookieExpire is how long a session lasts. openshift/oauth-proxy
+// checks the SubjectAccessReviews and the user's token only at login (its
+// cookie refresh cannot work against OpenShift 4, see CookieSpec.Refresh),
+// so the session's length is the bound on how long a revoked permission,
+// a deleted user or a revoked token keeps working: one working day.
+const DefaultCookieExpire = 8 * time.Hour
 
 // LayoutForVersion is the Kiali CR field layout a spec.version implies.
 // "default" maps to v1.73 because the OpenShift Service Mesh 2.x Kiali

@@ -12,6 +12,7 @@ import (
 
 // KialiAuthProxySpec describes one Kiali installation running with the
 // anonymous strategy inside the mesh, fronted by an OpenShift oauth-proxy.
+// +kubebuilder:validation:XValidation:rule="!has(self.exposure.virtualService) || !has(self.exposure.virtualService.passthrough) || !has(self.proxy.tls) || !has(self.proxy.tls.enabled) || self.proxy.tls.enabled",message="spec.exposure.virtualService.passthrough needs the proxy's HTTPS listener: remove spec.proxy.tls.enabled: false"
 // +kubebuilder:validation:XValidation:rule="!has(self.clusters) || !self.clusters.exists(c, has(c.prometheus)) || has(self.metrics)",message="spec.metrics.receiver is required when a cluster has a prometheus: it is where the clusters write"
 // +kubebuilder:validation:XValidation:rule="!has(self.clusters) || !has(self.metrics) || (!has(self.metrics.receiver.bearerToken) && !has(self.metrics.receiver.basicAuth) && !has(self.metrics.receiver.ca)) || self.clusters.all(c, !has(c.prometheus) || !has(c.prometheus.configMap) || has(c.prometheus.configMap.credentialsDir))",message="spec.clusters[].prometheus.configMap.credentialsDir is required when the receiver has credentials: a plain Prometheus reads them from files"
 type KialiAuthProxySpec struct {
@@ -177,6 +178,7 @@ type KialiSpec struct {
 	// +kubebuilder:validation:MaxProperties=64
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$'))",message="spec.kiali.podAnnotations keys must be annotation names such as example.com/team"
 	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.startsWith('traffic.sidecar.istio.io/') || k.startsWith('status.sidecar.istio.io/') || k == 'sidecar.istio.io/interceptionMode')",message="spec.kiali.podAnnotations must not set traffic.sidecar.istio.io/*, status.sidecar.istio.io/* or sidecar.istio.io/interceptionMode: they would let traffic reach Kiali around its sidecar"
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k == 'sidecar.istio.io/status' || k.startsWith('ambient.istio.io/'))",message="spec.kiali.podAnnotations must not set sidecar.istio.io/status or ambient.istio.io/*: Istio's injector skips a pod that already carries the status, and both would claim a mesh membership the pod does not have"
 	// +kubebuilder:validation:XValidation:rule="!('sidecar.istio.io/inject' in self)",message="spec.kiali.podAnnotations must not set sidecar.istio.io/inject: Kiali is always injected so that only the proxy can reach it"
 	// +kubebuilder:validation:XValidation:rule="!('proxy.istio.io/config' in self)",message="spec.kiali.podAnnotations must not set proxy.istio.io/config: the operator sets it to hold Kiali until its sidecar is ready"
 	PodAnnotations map[string]string `json:"podAnnotations,omitempty"`
@@ -266,7 +268,6 @@ type TracingSpec struct {
 }
 
 // ProxySpec configures the oauth-proxy Deployment.
-// +kubebuilder:validation:XValidation:rule="!has(self.cookie) || (has(self.cookie.refresh) ? duration(self.cookie.refresh) : duration('1h')) < (has(self.cookie.expire) ? duration(self.cookie.expire) : duration('23h'))",message="spec.proxy.cookie.refresh must be shorter than spec.proxy.cookie.expire (defaults: refresh 1h, expire 23h)"
 type ProxySpec struct {
 	// Image is the oauth-proxy image. Defaults to the operator's
 	// RELATED_IMAGE_OAUTH_PROXY environment variable, or to an OpenShift
@@ -318,19 +319,23 @@ type ProxySpec struct {
 	// +optional
 	TLS *ProxyTLSSpec `json:"tls,omitempty"`
 
-	// ExtraArgs are appended to the oauth-proxy command line. Flags the
-	// operator manages (listener addresses, upstream, provider, SAR, cookie,
-	// htpasswd and TLS settings, -pass-basic-auth) and flags that weaken or
-	// bypass authentication cannot be given here.
+	// RequestLogging logs every request the proxy serves, with the user who
+	// made it (-request-logging). Kiali runs anonymously, so this log is the
+	// only record of who did what in the console. Defaults to true.
+	// +optional
+	RequestLogging *bool `json:"requestLogging,omitempty"`
+
+	// ExtraArgs are appended to the oauth-proxy command line. Only flags
+	// known to be harmless may be given: -proxy-websockets and
+	// -set-xauthrequest as -name, -name=true or -name=false, and
+	// -upstream-flush and -upstream-timeout as -name=<duration>, such as
+	// -upstream-timeout=2m. A flag the operator manages is refused with the
+	// field to use instead; any other flag is refused because it can weaken
+	// authentication, the session cookie, the request log or what the proxy
+	// trusts.
 	// +optional
 	// +listType=atomic
-	// +kubebuilder:validation:MaxItems=32
-	// +kubebuilder:validation:items:MaxLength=1024
-	// +kubebuilder:validation:items:Pattern=`^--?[a-z][-a-z0-9]*(=.*)?$`
-	// +kubebuilder:validation:XValidation:rule="!self.exists(a, a.matches('^--?(skip-auth-regex|bypass-auth-for|bypass-auth-except-for|skip-auth-preflight|ssl-insecure-skip-verify|openshift-delegate-urls|openshift-review-url|openshift-group|pass-access-token|pass-user-bearer-token|cookie-httponly|basic-auth-password|client-id|client-secret|client-secret-file|debug-address)(=|$)'))",message="spec.proxy.extraArgs must not weaken or bypass authentication (-skip-auth-regex, -bypass-auth-*, -skip-auth-preflight, -ssl-insecure-skip-verify, -openshift-delegate-urls, -openshift-review-url, -openshift-group, -pass-access-token, -pass-user-bearer-token, -cookie-httponly, -basic-auth-password, -client-*, -debug-address)"
-	// +kubebuilder:validation:XValidation:rule="!self.exists(a, a.matches('^--?pass-basic-auth(=|$)'))",message="spec.proxy.extraArgs must not set -pass-basic-auth: it decides whether an htpasswd user's password is forwarded to Kiali"
-	// +kubebuilder:validation:XValidation:rule="!self.exists(a, a.matches('^--?(provider|http-address|https-address|upstream|upstream-ca|openshift-service-account|openshift-sar|openshift-sar-by-host|openshift-ca|email-domain|cookie-secret|cookie-secret-file|cookie-expire|cookie-refresh|cookie-samesite|cookie-secure|htpasswd-file|display-htpasswd-form|tls-cert|tls-key)(=|$)'))",message="spec.proxy.extraArgs must not set a flag the operator manages: use the matching spec.proxy field"
-	ExtraArgs []string `json:"extraArgs,omitempty"`
+	ExtraArgs ProxyExtraArgs `json:"extraArgs,omitempty"`
 }
 
 // HtpasswdSpec is an htpasswd Secret of the user's, or users to build one
@@ -424,20 +429,25 @@ type SecretKeyReference struct {
 }
 
 // CookieSpec configures the proxy's session cookie.
+// +kubebuilder:validation:XValidation:rule="!has(self.refresh) || (oldSelf.hasValue() && has(oldSelf.value().refresh) && oldSelf.value().refresh == self.refresh)",optionalOldSelf=true,message="spec.proxy.cookie.refresh is not supported with the OpenShift provider: oauth-proxy validates the session's token again by sending it as an access_token query parameter, which the OpenShift API server does not accept, so every session would end at its first refresh; remove it and bound sessions with spec.proxy.cookie.expire"
 type CookieSpec struct {
-	// Expire is how long a session lasts (-cookie-expire). Defaults to 23h,
-	// below the 24h lifetime of OpenShift's OAuth access tokens, so a
-	// session never outlives the token it was granted with.
+	// Expire is how long a session lasts (-cookie-expire). Defaults to 8h.
+	// oauth-proxy checks the SubjectAccessReviews and the user's OpenShift
+	// token only at login, so this is how long a user keeps access after
+	// losing a permission, being deleted or having the token revoked: one
+	// working day, not the 24h an OpenShift OAuth token lives.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
 	Expire *metav1.Duration `json:"expire,omitempty"`
 
-	// Refresh is how often a session's OpenShift token is validated again
-	// (-cookie-refresh): a deleted user or revoked token loses access within
-	// this time. oauth-proxy checks the SubjectAccessReviews only at login,
-	// so a permission taken away takes effect when the session expires.
-	// Defaults to 1h; must be shorter than Expire.
+	// Refresh is not supported with the OpenShift provider and is refused
+	// when set or changed (-cookie-refresh would end every session at its
+	// first refresh: openshift/oauth-proxy's default
+	// ProviderData.ValidateSessionState sends the token as an access_token
+	// query parameter, which the OpenShift 4 API server does not
+	// authenticate). An object stored with it before stays valid; the
+	// operator ignores the value and reports it in the Degraded condition.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
@@ -488,6 +498,26 @@ type VirtualServiceExposure struct {
 	// +kubebuilder:validation:items:MaxLength=317
 	// +kubebuilder:validation:items:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$')",message="each gateway must be namespace/name, such as istio-system/mesh-apps-gateway"
 	Gateways []string `json:"gateways"`
+
+	// Passthrough also serves the host to gateways that pass TLS through to
+	// the proxy (a tls route on port 443 matched by SNI, to the proxy's
+	// HTTPS listener). Browsers then talk TLS to the proxy itself, so it
+	// must present a certificate for spec.exposure.host that they trust: the
+	// service CA's certificate is for <name>-oauth.<ns>.svc and signed by a
+	// CA no browser knows. Without it only gateways that terminate TLS are
+	// served. Needs the HTTPS listener (spec.proxy.tls.enabled).
+	// +optional
+	Passthrough *PassthroughSpec `json:"passthrough,omitempty"`
+}
+
+// PassthroughSpec is the certificate the proxy serves to browsers whose TLS
+// the gateway passes through.
+type PassthroughSpec struct {
+	// CertificateSecret is a kubernetes.io/tls Secret in this namespace
+	// (keys tls.crt and tls.key) whose certificate is valid for
+	// spec.exposure.host. It is only read; a new certificate rolls the
+	// proxy pods.
+	CertificateSecret SecretReference `json:"certificateSecret"`
 }
 
 // RouteExposure exposes the proxy with an OpenShift Route.

@@ -47,19 +47,32 @@ type ClusterSpec struct {
 // +kubebuilder:validation:XValidation:rule="[has(self.resource), has(self.userWorkloadMonitoring), has(self.configMap)].filter(x, x).size() == 1",message="spec.clusters[].prometheus needs exactly one of resource, userWorkloadMonitoring or configMap"
 type SpokePrometheus struct {
 	// Resource is a Prometheus Operator Prometheus (monitoring.coreos.com/v1):
-	// the operator adds its entry to spec.remoteWrite.
+	// the operator adds its entry to spec.remoteWrite. Every replica scrapes
+	// the same targets, so the entry sends only the first replica's samples
+	// of each shard (its spec.replicaExternalLabelName label, default
+	// prometheus_replica, ends in -0), without that label: the hub holds
+	// each series once. That replica's restarts pause the cluster's metrics.
 	// +optional
 	Resource *ObjectReference `json:"resource,omitempty"`
 
 	// UserWorkloadMonitoring is OpenShift's user-workload monitoring: the
 	// operator adds its entry to prometheus.remoteWrite in the ConfigMap
-	// openshift-user-workload-monitoring/user-workload-monitoring-config.
+	// openshift-user-workload-monitoring/user-workload-monitoring-config,
+	// sending the first of its two replicas' samples. It reads
+	// enableUserWorkload in openshift-monitoring/cluster-monitoring-config
+	// and reports UserWorkloadMonitoringOff when that is not true.
 	// +optional
 	UserWorkloadMonitoring *UserWorkloadMonitoringTarget `json:"userWorkloadMonitoring,omitempty"`
 
 	// ConfigMap holds a plain prometheus.yml (Istio's sample Prometheus add-on
 	// and similar): the operator adds its entry to remote_write. Prometheus
-	// reads the change when it reloads its configuration.
+	// reads the change when it reloads its configuration. A ConfigMap that
+	// another controller renders (it has an owner reference, or OpenShift
+	// Service Mesh's maistra.io/owner label) is not written, as that
+	// controller would revert the entry: the status says RenderedByAnother.
+	// Run such a Prometheus as one replica, or label its replicas
+	// prometheus_replica with their StatefulSet pod names: only the one
+	// ending in -0 sends.
 	// +optional
 	ConfigMap *PrometheusConfigMap `json:"configMap,omitempty"`
 }
@@ -159,9 +172,23 @@ type ReceiverSpec struct {
 	// Prometheus is the hub's Prometheus Operator Prometheus that receives:
 	// the operator sets its spec.enableRemoteWriteReceiver, and unsets it
 	// again on deletion if it was the one to set it.
+	//
+	// The operator writes it with its own identity, so it does so only for
+	// a Prometheus in this KialiAuthProxy's namespace, or for one whose
+	// owner allows this namespace with the annotation
+	// mesh.kialiauth.io/allowed-namespaces: a comma-separated list of
+	// namespace names, such as "kiali,team-a". Otherwise nothing is
+	// written to it, and MetricsWired says ReceiverNotAllowed. "*" is not
+	// accepted: it would let the editors of every namespace, including
+	// namespaces created later, open a write endpoint on that Prometheus.
 	// +optional
 	Prometheus *ObjectReference `json:"prometheus,omitempty"`
 }
+
+// AllowedNamespacesAnnotation, on a Prometheus in another namespace, names
+// the namespaces whose KialiAuthProxies may switch on its remote-write
+// receiver (spec.metrics.receiver.prometheus): a comma-separated list.
+const AllowedNamespacesAnnotation = "mesh.kialiauth.io/allowed-namespaces"
 
 // SecretReference names a Secret in the KialiAuthProxy's namespace.
 type SecretReference struct {
@@ -234,6 +261,17 @@ type ClusterStatus struct {
 	// it was last checked, such as "12s".
 	// +optional
 	LastSampleAge string `json:"lastSampleAge,omitempty"`
+
+	// Reason is why the cluster is not wired, or why its metrics would be
+	// wrong at the hub, in CamelCase: ClusterUnreachable (the operator
+	// could not write there), RenderedByAnother (the configMap target is
+	// rendered by another controller, which would revert the entry; nothing
+	// is written), UserWorkloadMonitoringOff (OpenShift user-workload
+	// monitoring is off, so nothing reads the entry) or NoReplicaLabel
+	// (several replicas that no label tells apart each send every series).
+	// Empty when nothing is wrong.
+	// +optional
+	Reason string `json:"reason,omitempty"`
 
 	// Message says what is wrong, naming the object and the fix.
 	// +optional

@@ -61,6 +61,12 @@ func load() (*validators, error) {
 // from YAML). Fields the schema does not know are reported too: the API
 // server would drop them silently, which hides typos.
 func Object(ctx context.Context, obj map[string]any) (field.ErrorList, error) {
+	return Update(ctx, obj, nil)
+}
+
+// Update validates obj as an update of old (nil for a create): transition
+// rules, which compare a field with its stored value, run only on updates.
+func Update(ctx context.Context, obj, old map[string]any) (field.ErrorList, error) {
 	v, err := load()
 	if err != nil {
 		return nil, fmt.Errorf("loading the CRD schema: %w", err)
@@ -71,7 +77,11 @@ func Object(ctx context.Context, obj map[string]any) (field.ErrorList, error) {
 		errs = append(errs, field.Invalid(field.NewPath(p), field.OmitValueType{}, "unknown field (the API server would drop it: check the spelling)"))
 	}
 	errs = append(errs, apivalidation.ValidateCustomResource(nil, obj, v.schema)...)
-	celErrs, _ := v.cel.Validate(ctx, nil, v.structural, obj, nil, celconfig.RuntimeCELCostBudget)
+	var oldObj any
+	if old != nil {
+		oldObj = old
+	}
+	celErrs, _ := v.cel.Validate(ctx, nil, v.structural, obj, oldObj, celconfig.RuntimeCELCostBudget)
 	return append(errs, celErrs...), nil
 }
 

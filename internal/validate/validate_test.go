@@ -2,6 +2,7 @@ package validate
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,5 +74,41 @@ func TestRejects(t *testing.T) {
 				t.Fatalf("errors %v do not say %q", errs, tc.want)
 			}
 		})
+	}
+}
+
+// A cookie refresh is refused when it is set or changed, not when an object
+// stored before the rule keeps it unchanged: the rule compares with the
+// stored value (optionalOldSelf), so such an object can still be updated.
+func TestCookieRefreshRefusedOnlyWhenSetOrChanged(t *testing.T) {
+	withRefresh := func(refresh string) map[string]any {
+		obj := sample(t)
+		obj["spec"].(map[string]any)["proxy"].(map[string]any)["cookie"] = map[string]any{"refresh": refresh}
+		return obj
+	}
+	const refused = "spec.proxy.cookie.refresh is not supported with the OpenShift provider"
+	stored := withRefresh("1h")
+	for _, tc := range []struct {
+		name     string
+		obj, old map[string]any
+		refused  bool
+	}{
+		{"created with a refresh", withRefresh("1h"), nil, true},
+		{"a refresh added", withRefresh("1h"), sample(t), true},
+		{"a stored refresh changed", withRefresh("2h"), stored, true},
+		{"a stored refresh kept while another field changes", func() map[string]any {
+			o := withRefresh("1h")
+			o["spec"].(map[string]any)["proxy"].(map[string]any)["replicas"] = int64(2)
+			return o
+		}(), stored, false},
+		{"a stored refresh removed", sample(t), stored, false},
+	} {
+		errs, err := Update(context.Background(), tc.obj, tc.old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(fmt.Sprint(errs), refused); got != tc.refused {
+			t.Errorf("%s: refused = %v, want %v (%v)", tc.name, got, tc.refused, errs)
+		}
 	}
 }
