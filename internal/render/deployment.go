@@ -30,6 +30,12 @@ func Deployment(kap *meshv1alpha1.KialiAuthProxy, n Names, in Inputs) *appsv1.De
 	podLabels := Labels(kap, ComponentProxy)
 	podLabels[LabelName] = n.Proxy
 	podLabels[SidecarInjectKey] = "true"
+	if kap.Spec.Exposure.Route != nil {
+		// OpenShift Service Mesh 2.x admits the router into a member
+		// namespace only to pods carrying this label (its
+		// istio-expose-route NetworkPolicy).
+		podLabels[ExposeRouteLabel] = "true"
+	}
 
 	volumes, mounts := proxyVolumes(kap, n, in)
 	return &appsv1.Deployment{
@@ -114,19 +120,29 @@ func ProxyArgs(kap *meshv1alpha1.KialiAuthProxy, n Names, in Inputs) []string {
 		"-cookie-secret-file="+path.Join(sessionSecretMountDir, sessionSecretFile),
 	)
 	args = append(args,
+		// No -cookie-refresh: openshift/oauth-proxy re-validates a session
+		// through the default ProviderData.ValidateSessionState
+		// (providers/provider_default.go), whose validateToken
+		// (providers/internal_util.go) sends the token as an access_token
+		// query parameter that the OpenShift 4 API server does not
+		// authenticate, so every session would end at its first refresh.
+		// The session's expiry is the bound instead.
 		"-cookie-expire="+p.Cookie.Expire.Duration.String(),
-		// With a refresh the user's OpenShift token is validated again during
-		// a session (the SubjectAccessReviews only at login); refresh also
-		// makes oauth-proxy encrypt the cookie.
-		"-cookie-refresh="+p.Cookie.Refresh.Duration.String(),
 		"-cookie-samesite=lax",
 		"-cookie-secure=true",
+		// Kiali is anonymous: the proxy's request log, which names the
+		// user of every request, is the only audit trail of the console.
+		"-request-logging="+strconv.FormatBool(*p.RequestLogging),
 	)
 	if in.Htpasswd != nil {
 		args = append(args,
 			"-htpasswd-file="+path.Join(htpasswdMountDir, htpasswdFile),
 			"-display-htpasswd-form=false",
 		)
+	} else {
+		// OpenShift login is the only way in: send the browser straight to
+		// it instead of a page with one button.
+		args = append(args, "-skip-provider-button=true")
 	}
 	if p.TLSEnabled() {
 		args = append(args,
@@ -215,11 +231,29 @@ func proxyVolumes(kap *meshv1alpha1.KialiAuthProxy, n Names, in Inputs) ([]corev
 	if p.TLSEnabled() {
 		volumes = append(volumes, corev1.Volume{
 			Name:         volServingCert,
-			VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: n.ServingCert}},
+			VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: ListenerCertSecret(kap, n)}},
 		})
 		mounts = append(mounts, corev1.VolumeMount{Name: volServingCert, MountPath: tlsMountDir, ReadOnly: true})
 	}
 	return volumes, mounts
+}
+
+// ListenerCertSecret is the Secret the proxy's HTTPS listener serves: the
+// user's certificate for the host when TLS is passed through to the proxy,
+// otherwise the service CA's serving certificate.
+func ListenerCertSecret(kap *meshv1alpha1.KialiAuthProxy, n Names) string {
+	if pt := Passthrough(kap); pt != nil {
+		return pt.CertificateSecret.Name
+	}
+	return n.ServingCert
+}
+
+// Passthrough is the spec's TLS passthrough, or nil.
+func Passthrough(kap *meshv1alpha1.KialiAuthProxy) *meshv1alpha1.PassthroughSpec {
+	if vs := kap.Spec.Exposure.VirtualService; vs != nil && kap.Spec.Proxy.TLSEnabled() {
+		return vs.Passthrough
+	}
+	return nil
 }
 
 // secretVolume projects one key of a Secret under a fixed file name.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 )
@@ -45,19 +46,28 @@ func TestProxyArgsOptionalFlags(t *testing.T) {
 			{Namespace: "istio-system", Resource: "pods", Verb: "get"},
 			{Resource: "namespaces", Verb: "list", ResourceName: "bookinfo", ResourceAPIGroup: ""},
 		}
-		k.Spec.Proxy.ExtraArgs = []string{"-skip-provider-button"}
+		k.Spec.Proxy.ExtraArgs = []string{"-footer=-"}
 	})
 	for _, want := range []string{
 		"-cookie-expire=23h0m0s",
-		"-cookie-refresh=1h0m0s",
 		`-openshift-sar=[{"namespace":"istio-system","resource":"pods","verb":"get"},{"resource":"namespaces","resourceName":"bookinfo","verb":"list"}]`,
+		// OpenShift login is the only way in.
+		"-skip-provider-button=true",
+		"-request-logging=true",
 	} {
 		if !slices.Contains(args, want) {
 			t.Errorf("missing %s in %v", want, args)
 		}
 	}
-	if args[len(args)-1] != "-skip-provider-button" {
+	if args[len(args)-1] != "-footer=-" {
 		t.Errorf("extra arguments are not appended last: %v", args)
+	}
+	for _, a := range args {
+		// A refresh stored before admission refused it is not rendered:
+		// it would end every session (see TestNoSessionEndsAtRefresh).
+		if strings.HasPrefix(a, "-cookie-refresh") {
+			t.Errorf("%s rendered", a)
+		}
 	}
 	for _, a := range args {
 		if strings.HasPrefix(a, "-htpasswd-file") || strings.HasPrefix(a, "-display-htpasswd-form") {
@@ -75,5 +85,23 @@ func TestDeploymentChecksumFollowsInputs(t *testing.T) {
 	b := Deployment(kap, n, in).Spec.Template.Annotations[InputsChecksumAnnotation]
 	if a == b {
 		t.Fatal("the pod template does not change with the inputs checksum")
+	}
+}
+
+func TestProxyArgsKeepTheProviderButtonWithHtpasswd(t *testing.T) {
+	args := argsFor(t, func(*meshv1alpha1.KialiAuthProxy) {})
+	for _, a := range args {
+		if strings.HasPrefix(a, "-skip-provider-button") {
+			t.Errorf("%s rendered while htpasswd logins exist", a)
+		}
+	}
+}
+
+func TestProxyArgsRequestLoggingCanBeTurnedOff(t *testing.T) {
+	args := argsFor(t, func(k *meshv1alpha1.KialiAuthProxy) {
+		k.Spec.Proxy.RequestLogging = ptr.To(false)
+	})
+	if !slices.Contains(args, "-request-logging=false") {
+		t.Errorf("request logging not turned off: %v", args)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,12 +14,15 @@ import (
 	validatecr "github.com/kialiauth/kiali-auth-proxy-operator/internal/validate"
 )
 
-// managedFlags must each appear exactly once on the proxy's command line,
-// whatever the spec says.
-var managedFlags = []string{
-	"-provider", "-http-address", "-https-address", "-upstream", "-upstream-ca",
-	"-openshift-service-account", "-openshift-sar", "-openshift-ca", "-email-domain",
-	"-cookie-secret-file", "-cookie-expire", "-cookie-refresh", "-cookie-samesite", "-cookie-secure",
+// alwaysRendered are the managed flags that must appear exactly once on the
+// proxy's command line, whatever the spec says: without any of them the
+// proxy would listen, forward, authorize or keep its cookie and log other
+// than the operator intends. Every other flag of
+// meshv1alpha1.ManagedProxyFlags appears at most once.
+var alwaysRendered = []string{
+	"provider", "http-address", "https-address", "upstream", "upstream-ca",
+	"openshift-service-account", "openshift-sar", "openshift-ca", "email-domain",
+	"cookie-secret-file", "cookie-expire", "cookie-samesite", "cookie-secure", "request-logging",
 }
 
 // fuzzKAP builds a KialiAuthProxy from fuzzed values and keeps it only if the
@@ -79,7 +83,7 @@ func fuzzKAP(t *testing.T, name, host, gateway, version, annKey, annVal, sarVerb
 // proxy flag exactly once and Kiali anonymous inside the mesh.
 func FuzzRender(f *testing.F) {
 	f.Add("kiali", "kiali.mesh.apps.north.example.com", "istio-system/mesh-apps-gateway", "default", "", "", "get", "pods", "", "", uint8(1), false, false)
-	f.Add("console", "kiali.example.com", "mesh/gw", "v2.4", "example.com/team", "a", "list", "services", "-skip-provider-button", `{"deployment":{"pod_labels":null}}`, uint8(3), true, true)
+	f.Add("console", "kiali.example.com", "mesh/gw", "v2.4", "example.com/team", "a", "list", "services", "-upstream-timeout=2m", `{"deployment":{"pod_labels":null}}`, uint8(3), true, true)
 	f.Fuzz(func(t *testing.T, name, host, gateway, version, annKey, annVal, sarVerb, sarResource, extraArg, overrides string, replicas uint8, tlsOff, route bool) {
 		kap := fuzzKAP(t, name, host, gateway, version, annKey, annVal, sarVerb, sarResource, extraArg, overrides, replicas, tlsOff, route)
 		if kap == nil {
@@ -100,7 +104,7 @@ func FuzzRender(f *testing.F) {
 		}
 		d := Deployment(kap.WithDefaults(""), NamesFor(kap.WithDefaults("")), in)
 		checkObjectMeta(t, "pod template", "pod", d.Spec.Template.Labels, d.Spec.Template.Annotations)
-		checkManagedFlags(t, d.Spec.Template.Spec.Containers[0].Args)
+		checkManagedFlags(t, kap.WithDefaults(""), in, d.Spec.Template.Spec.Containers[0].Args)
 
 		spec := Kiali(kap.WithDefaults(""), NamesFor(kap.WithDefaults(""))).Object["spec"].(map[string]any)
 		if spec["auth"].(map[string]any)["strategy"] != "anonymous" {
@@ -122,37 +126,76 @@ func FuzzRender(f *testing.F) {
 	})
 }
 
-// Whatever extra arguments the API server accepts, they never repeat or
-// override a flag the operator manages, nor set -pass-basic-auth.
+// Whatever extra arguments the API server accepts, they only set flags of
+// meshv1alpha1.AllowedProxyFlags: they never repeat or override a flag the
+// operator manages.
 func FuzzProxyArgs(f *testing.F) {
-	f.Add("-skip-provider-button", false)
-	f.Add("--upstream=http://elsewhere", true)
-	f.Add("-pass-basic-auth=false", false)
-	f.Add("-cookie-secure=false", true)
+	for _, fl := range meshv1alpha1.AllowedProxyFlags {
+		f.Add("-"+fl.Name, false)
+		f.Add("--"+fl.Name+"=30s", true)
+		f.Add("-"+fl.Name+"=false", false)
+	}
+	for _, fl := range meshv1alpha1.ManagedProxyFlags {
+		f.Add("-"+fl.Name, false)
+		f.Add("--"+fl.Name+"=x", true)
+	}
+	f.Add("-config=/etc/proxy/htpasswd/htpasswd", false)
 	f.Fuzz(func(t *testing.T, extraArg string, tlsOff bool) {
 		kap := fuzzKAP(t, "kiali", "kiali.example.com", "istio-system/gw", "default", "", "", "get", "pods", extraArg, "", 1, tlsOff, false)
 		if kap == nil {
 			return
 		}
 		d := kap.WithDefaults("")
-		checkManagedFlags(t, ProxyArgs(d, NamesFor(d), Inputs{SessionSecret: SecretKey{Name: "s", Key: "k"}}))
+		in := Inputs{SessionSecret: SecretKey{Name: "s", Key: "k"}}
+		checkManagedFlags(t, d, in, ProxyArgs(d, NamesFor(d), in))
 	})
 }
 
-func checkManagedFlags(t *testing.T, args []string) {
+// checkManagedFlags checks the rendered command line args of kap: the flags
+// the operator renders for kap without extra arguments come first and are
+// left as they are, each managed flag at most once and those that are always
+// rendered exactly once, and the extra arguments set allowed flags only.
+func checkManagedFlags(t *testing.T, kap *meshv1alpha1.KialiAuthProxy, in Inputs, args []string) {
 	t.Helper()
+	bare := kap.DeepCopy()
+	bare.Spec.Proxy.ExtraArgs = nil
+	own := ProxyArgs(bare, NamesFor(bare), in)
+	if len(args) < len(own) || !slices.Equal(args[:len(own)], own) {
+		t.Fatalf("extra arguments changed the operator's own flags: %v, want %v first", args, own)
+	}
 	count := map[string]int{}
 	for _, a := range args {
-		flag, _, _ := strings.Cut(a, "=")
-		flag = "-" + strings.TrimLeft(flag, "-")
-		count[flag]++
-		if flag == "-pass-basic-auth" {
-			t.Fatalf("-pass-basic-auth on the command line: %v", args)
+		count[flagName(a)]++
+	}
+	for _, f := range meshv1alpha1.ManagedProxyFlags {
+		if count[f.Name] > 1 {
+			t.Fatalf("-%s appears %d times in %v", f.Name, count[f.Name], args)
 		}
 	}
-	for _, f := range managedFlags {
-		if count[f] != 1 {
-			t.Fatalf("%s appears %d times in %v", f, count[f], args)
+	for _, name := range alwaysRendered {
+		if count[name] != 1 {
+			t.Fatalf("-%s appears %d times in %v", name, count[name], args)
+		}
+	}
+	for _, a := range args[len(own):] {
+		name := flagName(a)
+		if !slices.ContainsFunc(meshv1alpha1.AllowedProxyFlags, func(f meshv1alpha1.ProxyFlag) bool { return f.Name == name }) {
+			t.Fatalf("extra argument %q sets -%s, which is not an allowed flag", a, name)
+		}
+	}
+}
+
+// flagName is the name of the flag an argument sets, without dashes.
+func flagName(arg string) string {
+	name, _, _ := strings.Cut(arg, "=")
+	return strings.TrimLeft(name, "-")
+}
+
+// The always-rendered flags are managed flags: the user cannot set them.
+func TestAlwaysRenderedFlagsAreManaged(t *testing.T) {
+	for _, name := range alwaysRendered {
+		if !slices.ContainsFunc(meshv1alpha1.ManagedProxyFlags, func(f meshv1alpha1.ManagedProxyFlag) bool { return f.Name == name }) {
+			t.Errorf("-%s is rendered but not in ManagedProxyFlags", name)
 		}
 	}
 }
@@ -191,10 +234,10 @@ func TestFuzzGate(t *testing.T) {
 	if fuzzKAP(t, "kiali", "kiali.mesh.apps.north.example.com", "istio-system/mesh-apps-gateway", "default", "", "", "get", "pods", "", "", 1, false, false) == nil {
 		t.Error("the reference spec is rejected")
 	}
-	if fuzzKAP(t, "console", "kiali.example.com", "mesh/gw", "v2.4", "example.com/team", "a", "list", "services", "-skip-provider-button", `{"deployment":{"pod_labels":null}}`, 3, true, true) == nil {
+	if fuzzKAP(t, "console", "kiali.example.com", "mesh/gw", "v2.4", "example.com/team", "a", "list", "services", "-upstream-timeout=2m", `{"deployment":{"pod_labels":null}}`, 3, true, true) == nil {
 		t.Error("a valid v2 spec with a Route is rejected")
 	}
-	for _, bad := range []string{"--upstream=http://elsewhere", "-pass-basic-auth=false", "not-a-flag"} {
+	for _, bad := range []string{"--upstream=http://elsewhere", "-pass-basic-auth=false", "-skip-provider-button", "-upstream-timeout", "-config=/x", "not-a-flag"} {
 		if fuzzKAP(t, "kiali", "kiali.example.com", "istio-system/gw", "default", "", "", "get", "pods", bad, "", 1, false, false) != nil {
 			t.Errorf("extra argument %q is accepted", bad)
 		}

@@ -35,7 +35,9 @@ func kialiSpec(kap *meshv1alpha1.KialiAuthProxy, n Names) (map[string]any, []str
 
 	podAnnotations := map[string]any{}
 	for key, v := range k.PodAnnotations {
-		podAnnotations[key] = v
+		if !isSidecarBypass(key) {
+			podAnnotations[key] = v
+		}
 	}
 	for key, v := range MeshPodAnnotations() {
 		podAnnotations[key] = v
@@ -53,6 +55,14 @@ func kialiSpec(kap *meshv1alpha1.KialiAuthProxy, n Names) (map[string]any, []str
 		// versions keep their default and rely on the lock-down policies,
 		// which refuse the router because it has no mesh identity.
 		setPath(spec, false, "deployment", "ingress", "enabled")
+	}
+	if networkPolicyCanBeOn(k) {
+		// kiali-operator v2.17 added its own NetworkPolicy, on by default
+		// (roles/default/kiali-deploy/defaults/main.yml,
+		// templates/*/networkpolicy.yaml): it admits Kiali's port from
+		// anywhere, and NetworkPolicies add up, so ours would restrict
+		// nothing.
+		setPath(spec, false, "deployment", "network_policy", "enabled")
 	}
 	setPath(spec, n.Namespace, "deployment", "namespace")
 	if k.InstanceName != "" {
@@ -171,34 +181,58 @@ func MeshPodAnnotations() map[string]string {
 
 // MeshPodLabels are the Kiali pod labels the operator always sets:
 // injection (upstream Istio reads the label, OpenShift Service Mesh 2.x the
-// annotation) and what the lock-down policies select Kiali by.
+// annotation), what the lock-down policies select Kiali by, and the
+// instance label by which the operator watches the pods whose mesh
+// membership MeshLocked reports.
 func MeshPodLabels(kap *meshv1alpha1.KialiAuthProxy) map[string]string {
 	return map[string]string{
 		SidecarInjectKey: "true",
 		KialiPodLabel:    kap.Name,
+		LabelInstance:    kap.Name,
 	}
 }
 
 // ingressCanBeDisabled reports whether the Kiali version is known to be
 // v2.4 or later. "default" and "v2.x" could be older, so they are not.
 func ingressCanBeDisabled(k *meshv1alpha1.KialiSpec) bool {
-	if k.Version == "latest" {
+	return k.Version == "latest" || versionAtLeast(k.Version, 2, 4)
+}
+
+// networkPolicyCanBeOn reports whether the Kiali operator may be v2.17 or
+// later, and so make its own NetworkPolicy: "latest", "v2.x", v2.17+, and
+// "default" when it means a Kiali v2 operator (the v2 layout). Older v2
+// operators ignore the setting (the Kiali CRD keeps unknown fields).
+func networkPolicyCanBeOn(k *meshv1alpha1.KialiSpec) bool {
+	if k.Layout != meshv1alpha1.KialiLayoutV2 {
+		return false
+	}
+	if k.Version == "latest" || k.Version == "default" {
 		return true
 	}
-	v, ok := strings.CutPrefix(k.Version, "v")
+	return versionAtLeast(k.Version, 2, 17) || strings.HasSuffix(k.Version, ".x") && versionAtLeast(k.Version, 2, 0)
+}
+
+// versionAtLeast reports whether a version such as "v2.4" or "v2.17.1" is
+// known to be major.minor or later; "v2.x" is known to be at least v2.0
+// only.
+func versionAtLeast(version string, major, minor int) bool {
+	v, ok := strings.CutPrefix(version, "v")
 	if !ok {
 		return false
 	}
 	parts := strings.Split(v, ".")
-	major, err := strconv.Atoi(parts[0])
-	if err != nil || major < 2 {
-		return false
+	got, err := strconv.Atoi(parts[0])
+	if err != nil || got != major {
+		return err == nil && got > major
 	}
-	if major > 2 {
-		return true
+	if len(parts) < 2 {
+		return minor == 0
 	}
-	minor, err := strconv.Atoi(parts[1])
-	return err == nil && minor >= 4
+	m, err := strconv.Atoi(parts[1])
+	if err != nil {
+		return minor == 0
+	}
+	return m >= minor
 }
 
 // overridesOf decodes spec.kiali.overrides. The API server stores only
@@ -213,55 +247,113 @@ func overridesOf(k *meshv1alpha1.KialiSpec) map[string]any {
 }
 
 // sidecarBypassPrefixes are pod annotations that would let traffic past the
-// sidecar (and so past the lock-down) or spoof its injection status.
-var sidecarBypassPrefixes = []string{"traffic.sidecar.istio.io/", "status.sidecar.istio.io/", "sidecar.istio.io/interceptionMode"}
+// sidecar (and so past the lock-down), spoof its injection status (Istio's
+// injector, pkg/kube/inject, reads sidecar.istio.io/status as the record of
+// an injection and skips a pod that has one) or claim ambient capture.
+var sidecarBypassPrefixes = []string{
+	"traffic.sidecar.istio.io/", "status.sidecar.istio.io/", "sidecar.istio.io/interceptionMode",
+	"sidecar.istio.io/status", "ambient.istio.io/",
+}
 
-// restoreProtected undoes what overrides did to the settings that keep Kiali
-// anonymous behind the proxy and inside the mesh, and returns the paths it
-// had to restore.
+// ProtectedSetting is a Kiali CR setting that spec.kiali.overrides may not
+// change: the operator keeps it at the rendered value (or, where nothing is
+// rendered, at the Kiali operator's default) because the strategy, the
+// lock-down or the proxy's upstream depends on it.
+type ProtectedSetting struct {
+	Path []string
+	// Why the setting is protected, for the documentation and the tests.
+	Why string
+}
+
+// ProtectedKialiSettings is the one list of protected settings for a
+// (defaulted) KialiAuthProxy; render restores them and the tests derive
+// their cases from it. Where a path is absent from the rendered spec the
+// proxy is rendered for the Kiali operator's default (on OpenShift:
+// identity from the service CA, web root "/", port 20001), so an override
+// there is removed.
+func ProtectedKialiSettings(kap *meshv1alpha1.KialiAuthProxy) []ProtectedSetting {
+	list := []ProtectedSetting{
+		{[]string{"auth"}, "Kiali runs anonymously behind the proxy; another strategy would log users in twice or not at all"},
+		{[]string{"deployment", "namespace"}, "the lock-down policies and the proxy's upstream are in the KialiAuthProxy's namespace"},
+		{[]string{"deployment", "instance_name"}, "the proxy's upstream is the Service of this instance"},
+		{[]string{"deployment", "ingress", "enabled"}, "Kiali must not have a Route or Ingress of its own around the proxy"},
+		{[]string{"deployment", "network_policy", "enabled"}, "Kiali's own NetworkPolicy admits its port from anywhere and voids the lock-down's NetworkPolicy"},
+		{[]string{"deployment", "host_network"}, "a host-network pod gets no sidecar and listens on the node's address"},
+		{[]string{"deployment", "additional_pod_init_containers_yaml"}, "an extra init container in Kiali's pod can undo the sidecar's traffic redirection"},
+		{[]string{"deployment", "additional_pod_containers_yaml"}, "an extra container in Kiali's pod can undo the sidecar's traffic redirection or serve Kiali around it"},
+		{[]string{"server", "port"}, "the proxy's upstream and the lock-down policies name port 20001"},
+		{[]string{"server", "web_root"}, "the proxy forwards paths unchanged to Kiali's root"},
+		{[]string{"identity", "cert_file"}, "the proxy speaks HTTPS to Kiali and verifies it with the service CA"},
+		{[]string{"identity", "private_key_file"}, "the proxy speaks HTTPS to Kiali and verifies it with the service CA"},
+	}
+	if len(kap.Spec.Clusters) > 0 {
+		list = append(list, ProtectedSetting{clusteringPath(kap.Spec.Kiali.Layout == meshv1alpha1.KialiLayoutV2),
+			"spec.clusters is the one list of clusters, for Kiali and the metrics"})
+	}
+	for _, key := range sortedKeys(MeshPodAnnotations()) {
+		list = append(list, ProtectedSetting{[]string{"deployment", "pod_annotations", key}, "it puts Kiali in the mesh"})
+	}
+	for _, key := range sortedKeys(MeshPodLabels(kap)) {
+		list = append(list, ProtectedSetting{[]string{"deployment", "pod_labels", key}, "it puts Kiali in the mesh and selects it for the lock-down"})
+	}
+	return list
+}
+
+// restoreProtected undoes what overrides did to the protected settings,
+// drops pod annotations that bypass the sidecar, and returns the paths it
+// had to restore or drop.
 func restoreProtected(spec, rendered map[string]any, kap *meshv1alpha1.KialiAuthProxy) []string {
 	var restored []string
-	restore := func(path ...string) {
-		want, wantFound, _ := unstructured.NestedFieldCopy(rendered, path...)
-		got, gotFound, _ := unstructured.NestedFieldNoCopy(spec, path...)
+	for _, s := range ProtectedKialiSettings(kap) {
+		want, wantFound, _ := unstructured.NestedFieldCopy(rendered, s.Path...)
+		got, gotFound, _ := unstructured.NestedFieldNoCopy(spec, s.Path...)
 		if wantFound == gotFound && reflect.DeepEqual(want, got) {
-			return
+			continue
 		}
-		restored = append(restored, strings.Join(path, "."))
+		restored = append(restored, strings.Join(s.Path, "."))
 		if wantFound {
-			setPath(spec, want, path...)
+			setPath(spec, want, s.Path...)
 		} else {
-			unstructured.RemoveNestedField(spec, path...)
+			removePath(spec, rendered, s.Path...)
 		}
-	}
-	restore("auth")
-	restore("deployment", "namespace")
-	restore("deployment", "instance_name")
-	restore("deployment", "ingress", "enabled")
-	restore("server", "port")
-	if len(kap.Spec.Clusters) > 0 {
-		// spec.clusters is the one list of clusters, for Kiali and metrics.
-		restore(clusteringPath(kap.Spec.Kiali.Layout == meshv1alpha1.KialiLayoutV2)...)
-	}
-	for key := range MeshPodAnnotations() {
-		restore("deployment", "pod_annotations", key)
-	}
-	for key := range MeshPodLabels(kap) {
-		restore("deployment", "pod_labels", key)
 	}
 	ann, _, _ := unstructured.NestedFieldNoCopy(spec, "deployment", "pod_annotations")
 	if m, ok := ann.(map[string]any); ok {
 		for key := range m {
-			for _, p := range sidecarBypassPrefixes {
-				if strings.HasPrefix(key, p) {
-					restored = append(restored, "deployment.pod_annotations."+key)
-					delete(m, key)
-				}
+			if isSidecarBypass(key) {
+				restored = append(restored, "deployment.pod_annotations."+key)
+				delete(m, key)
 			}
 		}
 	}
 	sort.Strings(restored)
 	return restored
+}
+
+func isSidecarBypass(annotation string) bool {
+	for _, p := range sidecarBypassPrefixes {
+		if strings.HasPrefix(annotation, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// KialiViewOnly reports whether the Kiali CR, overrides included, puts
+// Kiali in view-only mode.
+func KialiViewOnly(kap *meshv1alpha1.KialiAuthProxy) bool {
+	spec, _ := kialiSpec(kap, NamesFor(kap))
+	v, _, _ := unstructured.NestedBool(spec, "deployment", "view_only_mode")
+	return v
 }
 
 // IgnoredOverrides lists the paths of spec.kiali.overrides that the
@@ -274,6 +366,22 @@ func IgnoredOverrides(kap *meshv1alpha1.KialiAuthProxy) []string {
 
 func deepCopyMap(m map[string]any) map[string]any {
 	return runtime.DeepCopyJSON(m)
+}
+
+// removePath removes the value at the nested keys, and the objects on the
+// way that are left empty and were not rendered, so that taking an override
+// out leaves the spec as if it had not been given.
+func removePath(spec, rendered map[string]any, keys ...string) {
+	unstructured.RemoveNestedField(spec, keys...)
+	for i := len(keys) - 1; i > 0; i-- {
+		parent := keys[:i]
+		v, _, _ := unstructured.NestedFieldNoCopy(spec, parent...)
+		m, ok := v.(map[string]any)
+		if _, inRendered, _ := unstructured.NestedFieldNoCopy(rendered, parent...); !ok || len(m) > 0 || inRendered {
+			return
+		}
+		unstructured.RemoveNestedField(spec, parent...)
+	}
 }
 
 // setPath sets value at the nested keys, creating maps on the way.

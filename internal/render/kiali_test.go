@@ -1,7 +1,10 @@
 package render
 
 import (
+	"encoding/json"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -144,5 +147,87 @@ func TestKialiClusteringFollowsSpecClusters(t *testing.T) {
 	spec := renderedKialiSpec(t, kap)
 	if _, found, _ := unstructured.NestedFieldNoCopy(spec, "kiali_feature_flags", "clustering", "autodetect_secrets"); found {
 		t.Error("without spec.clusters the clustering settings are Kiali's (or the overrides') own")
+	}
+}
+
+// Every protected setting, from the one list: an override of it is
+// dropped (the rendered value, or the Kiali operator's default, stays) and
+// reported.
+func TestProtectedKialiSettingsCannotBeOverridden(t *testing.T) {
+	for _, layout := range []meshv1alpha1.KialiLayout{meshv1alpha1.KialiLayoutV173, meshv1alpha1.KialiLayoutV2} {
+		kap := loadSample(t, "mesh_v1alpha1_kialiauthproxy.yaml")
+		kap.Spec.Kiali.Layout = layout
+		kap.Spec.Kiali.Version = "latest"
+		kap.Spec.Clusters = []meshv1alpha1.ClusterSpec{{Name: "east"}}
+		want := renderedKialiSpec(t, kap)
+		settings := ProtectedKialiSettings(kap.WithDefaults(""))
+		for _, s := range settings {
+			path := strings.Join(s.Path, ".")
+			override := map[string]any{}
+			setPath(override, "overridden", s.Path...)
+			raw, _ := json.Marshal(override)
+			kap.Spec.Kiali.Overrides = &apiextensionsv1.JSON{Raw: raw}
+			if got := renderedKialiSpec(t, kap); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: overriding %s changed the Kiali CR", layout, path)
+			}
+			if ignored := IgnoredOverrides(kap); !slices.Contains(ignored, path) {
+				t.Errorf("%s: overriding %s is not reported: %v", layout, path, ignored)
+			}
+		}
+		// The settings found voiding the lock-down or breaking the upstream.
+		for _, path := range []string{"deployment.host_network", "identity.cert_file", "identity.private_key_file", "server.web_root",
+			"deployment.network_policy.enabled", "deployment.additional_pod_init_containers_yaml", "server.port", "auth"} {
+			if !slices.ContainsFunc(settings, func(s ProtectedSetting) bool { return strings.Join(s.Path, ".") == path }) {
+				t.Errorf("%s is not protected", path)
+			}
+		}
+	}
+
+	kap := loadSample(t, "mesh_v1alpha1_kialiauthproxy.yaml")
+	kap.Spec.Kiali.Overrides = &apiextensionsv1.JSON{Raw: []byte(`{"deployment": {"pod_annotations": {
+		"sidecar.istio.io/status": "{}", "ambient.istio.io/redirection": "enabled", "team": "a"}}}`)}
+	ann := nested(t, renderedKialiSpec(t, kap), "deployment", "pod_annotations").(map[string]any)
+	if _, ok := ann["sidecar.istio.io/status"]; ok || ann["ambient.istio.io/redirection"] != nil || ann["team"] != "a" {
+		t.Errorf("pod annotations claiming mesh membership got through: %v", ann)
+	}
+}
+
+// kiali-operator v2.17 makes its own NetworkPolicy unless told not to
+// (roles/default/kiali-deploy/defaults/main.yml at v2.17.0, not at v2.16.0).
+func TestKialiNetworkPolicyOffWhereTheOperatorMayMakeOne(t *testing.T) {
+	for _, tc := range []struct {
+		version string
+		layout  meshv1alpha1.KialiLayout
+		off     bool
+	}{
+		{"latest", "", true},
+		{"v2.17", "", true},
+		{"v2.17.1", "", true},
+		{"v2.22", "", true},
+		{"v3.0", "", true},
+		{"v2.x", "", true},
+		{"default", meshv1alpha1.KialiLayoutV2, true},
+		{"default", "", false},
+		{"v2.16", "", false},
+		{"v2.4", "", false},
+		{"v1.73", "", false},
+	} {
+		kap := loadSample(t, "mesh_v1alpha1_kialiauthproxy.yaml")
+		kap.Spec.Kiali.Version, kap.Spec.Kiali.Layout = tc.version, tc.layout
+		v, found, _ := unstructured.NestedBool(renderedKialiSpec(t, kap), "deployment", "network_policy", "enabled")
+		if got := found && !v; got != tc.off {
+			t.Errorf("%s (layout %q): network_policy.enabled false rendered = %v, want %v", tc.version, tc.layout, got, tc.off)
+		}
+	}
+}
+
+func TestKialiViewOnlyFollowsTheOverrides(t *testing.T) {
+	kap := loadSample(t, "mesh_v1alpha1_kialiauthproxy.yaml")
+	if KialiViewOnly(kap.WithDefaults("")) {
+		t.Error("view-only without asking")
+	}
+	kap.Spec.Kiali.Overrides = &apiextensionsv1.JSON{Raw: []byte(`{"deployment": {"view_only_mode": true}}`)}
+	if !KialiViewOnly(kap.WithDefaults("")) {
+		t.Error("view_only_mode from the overrides is not seen")
 	}
 }

@@ -49,10 +49,13 @@ const (
 	InjectCABundleAnnotation = "service.beta.openshift.io/inject-cabundle"
 	// CABundleKey is written by the service CA operator into the CA bundle
 	// ConfigMap; the operator never writes or clears it.
-	CABundleKey              = "service-ca.crt"
-	OAuthRedirectAnnotation  = "serviceaccounts.openshift.io/oauth-redirecturi.primary"
-	SidecarInjectKey         = "sidecar.istio.io/inject"
-	ProxyConfigAnnotation    = "proxy.istio.io/config"
+	CABundleKey             = "service-ca.crt"
+	OAuthRedirectAnnotation = "serviceaccounts.openshift.io/oauth-redirecturi.primary"
+	SidecarInjectKey        = "sidecar.istio.io/inject"
+	ProxyConfigAnnotation   = "proxy.istio.io/config"
+	// ExposeRouteLabel marks the pods OpenShift Service Mesh 2.x lets the
+	// router reach in a member namespace.
+	ExposeRouteLabel         = "maistra.io/expose-route"
 	holdUntilProxyStartsJSON = `{ "holdApplicationUntilProxyStarts": true }`
 )
 
@@ -89,12 +92,34 @@ const (
 	InputsChecksumAnnotation = "mesh.kialiauth.io/inputs-checksum"
 )
 
+// The CA bundle's name must never be one the Kiali operator uses in the
+// same namespace: two owners of one ConfigMap delete it under each other
+// (our owner reference with the KialiAuthProxy, the Kiali operator with its
+// Kiali CR) and fight over its labels. Every ConfigMap the Kiali operator
+// makes or mounts is the Kiali instance name, which it requires to be a DNS
+// label of at most 40 characters, followed by a suffix without a dot: "",
+// "-cabundle", "-cabundle-openshift" and "-oauth-cabundle" (kiali-operator
+// roles/*/kiali-deploy: tasks/main.yml, templates/openshift/cabundle.yaml,
+// templates/openshift/deployment.yaml). A name with a dot is none of them,
+// whatever the instance is called; Kubernetes and OpenShift name their own CA
+// ConfigMaps this way (kube-root-ca.crt, openshift-service-ca.crt).
+const caBundleSuffix = "-oauth-upstream-ca.crt"
+
+// legacyCABundleSuffix is what release 0.1.0 used. For the reference setup
+// that gives "kiali-cabundle": the Kiali operator's own CA bundle in its
+// roles v1.73 to v2.17 (and in its default role up to v2.20), and from v2.21
+// the optional ConfigMap of extra CAs a user adds, whose keys Kiali mounts
+// over those of the operator's own. A ConfigMap of that name the operator
+// made is released, never pruned (internal/controller/legacy.go).
+const legacyCABundleSuffix = "-cabundle"
+
 // Names are the names of the objects made for one KialiAuthProxy.
 type Names struct {
 	Namespace      string
 	Proxy          string // Deployment, Service and ServiceAccount
 	ServingCert    string
-	CABundle       string
+	CABundle       string // see caBundleSuffix
+	LegacyCABundle string // 0.1.0's name for it: released, never rendered (see legacyCABundleSuffix)
 	SessionSecret  string // generated session secret
 	Kiali          string // Kiali CR
 	KialiInstance  string // Kiali Deployment and Service
@@ -125,7 +150,8 @@ func NamesFor(kap *meshv1alpha1.KialiAuthProxy) Names {
 		Namespace:      kap.Namespace,
 		Proxy:          base + "-oauth",
 		ServingCert:    base + "-oauth-tls",
-		CABundle:       base + "-cabundle",
+		CABundle:       base + caBundleSuffix,
+		LegacyCABundle: base + legacyCABundleSuffix,
 		SessionSecret:  base + "-proxy",
 		Kiali:          base,
 		KialiInstance:  kap.Spec.Kiali.KialiInstanceName(),

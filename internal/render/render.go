@@ -55,7 +55,7 @@ func Render(kap *meshv1alpha1.KialiAuthProxy, in Inputs) []client.Object {
 		objs = append(objs, VirtualService(d, names))
 	}
 	if d.Spec.Exposure.Route != nil {
-		objs = append(objs, Route(d, names))
+		objs = append(objs, Route(d, names), RoutePeerAuthentication(d, names))
 	}
 	if d.Spec.LockDownEnabled() {
 		objs = append(objs, AuthorizationPolicy(d, names), PeerAuthentication(d, names), NetworkPolicy(d, names))

@@ -27,7 +27,9 @@ func Service(kap *meshv1alpha1.KialiAuthProxy, n Names) *corev1.Service {
 		},
 	}
 	if kap.Spec.Proxy.TLSEnabled() {
-		svc.Annotations = map[string]string{ServingCertAnnotation: n.ServingCert}
+		if Passthrough(kap) == nil {
+			svc.Annotations = map[string]string{ServingCertAnnotation: n.ServingCert}
+		}
 		svc.Spec.Ports = append(svc.Spec.Ports, corev1.ServicePort{
 			Name:       ServiceHTTPSPortName,
 			Protocol:   corev1.ProtocolTCP,

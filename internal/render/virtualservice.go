@@ -10,10 +10,11 @@ import (
 
 // VirtualService serves the host on the mesh gateways. A gateway that
 // terminates TLS hands plain HTTP to the http route, which goes to the
-// proxy's HTTP port over mesh mTLS. A gateway that passes TLS through
-// (OpenShift passthrough Routes in front of the gateway do this) matches the
-// tls route on port 443 by SNI; that route goes to the proxy's HTTPS
-// listener, so it exists only when the listener is on.
+// proxy's HTTP port over mesh mTLS. Only with spec.exposure.virtualService
+// .passthrough is there also a tls route (port 443, matched by SNI) for
+// gateways that pass TLS through: the browser then talks TLS to the proxy's
+// HTTPS listener, which must serve the user's certificate for the host, not
+// the service CA's one for the Service name.
 func VirtualService(kap *meshv1alpha1.KialiAuthProxy, n Names) *networkingv1.VirtualService {
 	host := kap.Spec.Exposure.Host
 	vs := &networkingv1.VirtualService{
@@ -33,7 +34,7 @@ func VirtualService(kap *meshv1alpha1.KialiAuthProxy, n Names) *networkingv1.Vir
 			}},
 		}},
 	}
-	if kap.Spec.Proxy.TLSEnabled() {
+	if Passthrough(kap) != nil {
 		spec.Tls = []*networkingapi.TLSRoute{{
 			Match: []*networkingapi.TLSMatchAttributes{{Port: 443, SniHosts: []string{host}}},
 			Route: []*networkingapi.RouteDestination{{
