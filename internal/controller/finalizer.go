@@ -68,7 +68,7 @@ func (r *Reconciler) finalize(ctx context.Context, kap *meshv1alpha1.KialiAuthPr
 	}
 	if rc := prev.Receiver; rc != nil {
 		what := "the remote-write receiver of Prometheus " + rc.Namespace + "/" + rc.Name
-		if err := r.setReceiver(ctx, *rc, false); err != nil && !r.skipCleanup(kap, what, err) {
+		if err := r.releaseReceiver(ctx, kap, *rc); err != nil && !r.skipCleanup(kap, what, err) {
 			left.Receiver = rc
 			failures = append(failures, fmt.Sprintf("%s: %v", what, err))
 		}

@@ -24,6 +24,8 @@ const (
 	ReasonSessionSecretInvalid = "SessionSecretInvalid"
 	ReasonOverrideIgnored      = "OverrideIgnored"
 	ReasonPasswordTooLong      = "PasswordTooLong"
+	ReasonCookieRefreshIgnored = "CookieRefreshIgnored"
+	ReasonCertificateInvalid   = "CertificateInvalid"
 )
 
 // problem is a bad reference, reported in the Degraded condition. Messages
@@ -45,6 +47,10 @@ type resolved struct {
 	// generatedHtpasswd names the htpasswd Secret built from
 	// spec.proxy.htpasswd.users, if any.
 	generatedHtpasswd string
+	// writes is what Kiali may write and what the proxy checks for it.
+	writes kialiWrites
+	// istioNamespace is the control plane's namespace.
+	istioNamespace string
 	// foreignSessionSecret is set when a Secret of the generated session
 	// secret's name exists that this KialiAuthProxy did not make.
 	foreignSessionSecret *foreignObject
@@ -56,7 +62,8 @@ type resolved struct {
 func (r *Reconciler) resolveInputs(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy) (*resolved, error) {
 	d := kap.WithDefaults(r.ProxyImage)
 	names := render.NamesFor(d)
-	res := &resolved{names: names, inputs: render.Inputs{ProxyImage: r.ProxyImage}, problems: specProblems(d)}
+	res := &resolved{names: names, inputs: render.Inputs{ProxyImage: r.ProxyImage}, problems: specProblems(d),
+		writes: kialiWritesOf(d), istioNamespace: d.Spec.Kiali.IstioNamespace}
 	sum := sha256.New()
 
 	// The session secret: the user's, or ours.
@@ -84,11 +91,14 @@ func (r *Reconciler) resolveInputs(ctx context.Context, kap *meshv1alpha1.KialiA
 		value, p = secretKey(secret, session, "referenced by the generated session secret")
 	}
 	res.inputs.SessionSecret = session
-	// oauth-proxy encrypts the session cookie, and so checks the secret's
-	// length, only when the cookie is refreshed.
-	if p == nil && d.Spec.Proxy.Cookie.Refresh.Duration != 0 && !validSessionSecret(value) {
+	// The secret signs every session cookie: a short one makes cookies
+	// forgeable. oauth-proxy itself insists on an AES key length only when it
+	// encrypts the cookie (options.go, with a cookie refresh, which the
+	// operator no longer renders); the same lengths are the floor here, so
+	// the secret stays usable wherever the cookie is encrypted.
+	if p == nil && !validSessionSecret(value) {
 		p = &problem{ReasonSessionSecretInvalid, fmt.Sprintf(
-			"Secret %s/%s key %q is not a usable cookie secret: oauth-proxy needs 16, 24 or 32 bytes (after base64url decoding, when the value decodes) and this one gives %d; mind a trailing newline%s",
+			"Secret %s/%s key %q is not a usable cookie secret: it must give 16, 24 or 32 bytes (after base64url decoding, when the value decodes) and this one gives %d; mind a trailing newline%s",
 			kap.Namespace, session.Name, session.Key, len(cookieSecretBytes(value)), regenerateHint(d))}
 	}
 	if p != nil {
@@ -124,6 +134,17 @@ func (r *Reconciler) resolveInputs(ctx context.Context, kap *meshv1alpha1.KialiA
 			fmt.Fprintf(sum, "\nhtpasswd %s\n", ref.Name)
 		}
 	}
+	if pt := render.Passthrough(d); pt != nil {
+		cert, ps, err := r.passthroughCertificate(ctx, d, pt)
+		if err != nil {
+			return nil, err
+		}
+		res.problems = append(res.problems, ps...)
+		// oauth-proxy loads its certificate at start: a renewed one must
+		// roll the pods.
+		fmt.Fprintf(sum, "\npassthrough %s\n", pt.CertificateSecret.Name)
+		sum.Write(cert)
+	}
 	res.inputs.InputsChecksum = "sha256:" + hex.EncodeToString(sum.Sum(nil))[:32]
 	return res, nil
 }
@@ -131,12 +152,19 @@ func (r *Reconciler) resolveInputs(ctx context.Context, kap *meshv1alpha1.KialiA
 // specProblems are the mistakes in the spec that the CRD's schema cannot
 // reject at admission.
 func specProblems(kap *meshv1alpha1.KialiAuthProxy) []problem {
+	var ps []problem
 	if ignored := render.IgnoredOverrides(kap); len(ignored) > 0 {
-		return []problem{{ReasonOverrideIgnored, fmt.Sprintf(
+		ps = append(ps, problem{ReasonOverrideIgnored, fmt.Sprintf(
 			"spec.kiali.overrides is ignored for %s: the operator keeps Kiali anonymous, inside the mesh and behind the proxy; remove them",
-			strings.Join(ignored, ", "))}}
+			strings.Join(ignored, ", "))})
 	}
-	return nil
+	if c := kap.Spec.Proxy.Cookie; c != nil && c.Refresh != nil {
+		// Stored before admission refused it; it is not rendered.
+		ps = append(ps, problem{ReasonCookieRefreshIgnored, fmt.Sprintf(
+			"spec.proxy.cookie.refresh (%s) is ignored: with the OpenShift provider oauth-proxy would end every session at its first refresh (it sends the token as an access_token query parameter, which the OpenShift API server does not accept); remove it, sessions last spec.proxy.cookie.expire (%s)",
+			c.Refresh.Duration, kap.Spec.Proxy.Cookie.Expire.Duration)})
+	}
+	return ps
 }
 
 func validSessionSecret(v []byte) bool {

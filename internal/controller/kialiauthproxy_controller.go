@@ -52,6 +52,7 @@ const missingCRDRetry = 2 * time.Minute
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=services;serviceaccounts;configmaps,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=kiali.io,resources=kialis,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=networking.istio.io,resources=virtualservices,verbs=get;list;watch;create;patch;delete
@@ -114,11 +115,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		kinds:       kinds,
 		applyErrors: map[string]error{},
 		problems:    res.problems,
+		writes:      res.writes,
+
+		istioNamespace: res.istioNamespace,
 	}
 	// The record of remote writes is kept for as long as the KialiAuthProxy.
 	keep := map[apply.ObjectID]bool{
 		{GroupKind: schema.GroupKind{Kind: "ConfigMap"}, Namespace: kap.Namespace, Name: obs.names.RemoteWriteRecord}: true,
 	}
+	// Release 0.1.0's CA bundle may be the Kiali operator's: released, never
+	// pruned (legacy.go).
+	keep[legacyCABundleID(obs.names)] = true
 	var objs []client.Object
 	for _, obj := range render.Render(kap, res.inputs) {
 		gk := obj.GetObjectKind().GroupVersionKind().GroupKind()
@@ -195,6 +202,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 	}
 
+	// After the apply, which points the proxy at its own CA bundle; the
+	// old one stays, for the pods that still mount it.
+	if err := r.releaseLegacy(ctx, kap, obs.names); err != nil {
+		return ctrl.Result{}, err
+	}
+
 	pruneKinds := append([]schema.GroupVersionKind(nil), coreKinds...)
 	for gk := range kinds {
 		pruneKinds = append(pruneKinds, kinds.gvk(gk))
@@ -232,6 +245,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	case err == nil:
 		obs.deployment = dep
 	case !apierrors.IsNotFound(err):
+		return ctrl.Result{}, err
+	}
+
+	if err := r.observePods(ctx, kap, obs); err != nil {
 		return ctrl.Result{}, err
 	}
 
@@ -307,7 +324,7 @@ func (r *Reconciler) recordTransitions(kap *meshv1alpha1.KialiAuthProxy, conds [
 			continue
 		}
 		good := c.Status == metav1.ConditionTrue
-		if c.Type == ConditionDegraded || c.Type == ConditionHtpasswdBypassesSAR {
+		if c.Type == ConditionDegraded || c.Type == ConditionHtpasswdBypassesSAR || c.Type == ConditionKialiWritesBypassSAR {
 			// True is the bad news for these.
 			good = !good
 		}
@@ -355,6 +372,9 @@ func secretRefs(o client.Object) []string {
 		for _, u := range h.Users {
 			refs = append(refs, u.PasswordSecret.Name)
 		}
+	}
+	if vs := kap.Spec.Exposure.VirtualService; vs != nil && vs.Passthrough != nil {
+		refs = append(refs, vs.Passthrough.CertificateSecret.Name)
 	}
 	d := kap.WithDefaults("")
 	for _, c := range d.Spec.Clusters {
@@ -441,6 +461,10 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		Owns(&networkingv1.NetworkPolicy{}, builder.WithPredicates(ignoreCreates)).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.requestsForSecret), builder.OnlyMetadata,
 			builder.WithPredicates(notOurCreates)).
+		// MeshLocked is proven from the running pods: their coming, going
+		// and sidecars re-run the reconcile.
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(requestForPod),
+			builder.WithPredicates(meshStateChanged)).
 		Watches(&apiextensionsv1.CustomResourceDefinition{}, handler.EnqueueRequestsFromMapFunc(r.requestsForCRD),
 			builder.OnlyMetadata, builder.WithPredicates(isOurCRD)).
 		WithOptions(opts).

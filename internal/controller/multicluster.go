@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -46,12 +47,18 @@ type clusterReport struct {
 	active      bool
 	receiverURL string
 	statuses    []meshv1alpha1.ClusterStatus
-	// failed lists the clusters whose wiring failed (their statuses say why).
+	// failed lists the clusters that are not wired, or whose metrics would
+	// be wrong at the hub (their statuses say why).
 	failed []string
 	// leftovers are wirings that could not be removed yet.
 	leftovers []string
-	// receiverErr: switching the hub's receiver on (or off) failed.
+	// receiverErr: switching the hub's receiver on (or off) failed, or was
+	// refused (a *notAllowedError).
 	receiverErr error
+	// receiver is spec.metrics.receiver.prometheus, and hubPods how many
+	// pods it runs (0 when not read).
+	receiver *meshv1alpha1.ObjectReference
+	hubPods  int64
 	// verifyErr: the check could not query the hub.
 	verifyErr error
 	verified  bool
@@ -102,6 +109,9 @@ func entryFor(d *meshv1alpha1.KialiAuthProxy, n render.Names, c meshv1alpha1.Clu
 		KeepRegex:    m.KeepRegex,
 		ClusterLabel: m.ClusterLabel,
 		Cluster:      c.Name,
+		// The Prometheus Operator's default, which OpenShift keeps;
+		// wirePrometheus reads the one a Prometheus resource sets.
+		ReplicaLabel: remotewrite.DefaultReplicaLabel,
 	}
 	rc := m.Receiver
 	e.Auth = remotewrite.Auth{
@@ -158,6 +168,7 @@ func (r *Reconciler) reconcileClusters(ctx context.Context, kap, d *meshv1alpha1
 	if d.Spec.Metrics != nil {
 		rep.receiverURL = d.Spec.Metrics.Receiver.URL
 	}
+	rep.receiver = wantReceiver
 	if err := r.ensureFinalizer(ctx, kap); err != nil {
 		return nil, nil, err
 	}
@@ -203,19 +214,16 @@ func (r *Reconciler) reconcileClusters(ctx context.Context, kap, d *meshv1alpha1
 		st := meshv1alpha1.ClusterStatus{Name: w.Cluster, Entry: w.Entry}
 		switch cl, err := r.clientFor(ctx, kap.Namespace, w.Kubeconfig); {
 		case len(credProblems) > 0:
-			st.Message = "not wired: the receiver credentials are incomplete (see the Degraded condition)"
+			st.Reason, st.Message = ReasonClusterUnreachable, "not wired: the receiver credentials are incomplete (see the Degraded condition)"
 		case err != nil:
-			st.Message = fmt.Sprintf("cannot write on cluster %s: %v", w.Cluster, err)
+			st.Reason, st.Message = ReasonClusterUnreachable, fmt.Sprintf("cannot write on cluster %s: %v", w.Cluster, err)
 		default:
 			entry := entryFor(d, n, specClusters[w.Cluster], username)
-			var werr error
-			if w, werr = wire(ctx, cl, w, entry, creds); werr != nil {
-				st.Message = werr.Error()
-			} else {
-				st.Wired = true
-			}
+			var f *finding
+			w, f, err = wire(ctx, cl, w, entry, creds)
+			st = clusterStatusOf(st, f, err)
 		}
-		if !st.Wired {
+		if !st.Wired || st.Reason != "" {
 			rep.failed = append(rep.failed, w.Cluster)
 		}
 		rep.statuses = append(rep.statuses, st)
@@ -223,7 +231,7 @@ func (r *Reconciler) reconcileClusters(ctx context.Context, kap, d *meshv1alpha1
 	}
 
 	final := &record{Wirings: kept, Receiver: prev.Receiver}
-	rep.receiverErr = r.reconcileReceiver(ctx, kap, n, wantReceiver, ahead, final)
+	rep.hubPods, rep.receiverErr = r.reconcileReceiver(ctx, kap, n, wantReceiver, ahead, final)
 	if err := r.saveRecord(ctx, kap, n, final, ahead); err != nil {
 		return nil, nil, err
 	}
@@ -238,92 +246,147 @@ func (r *Reconciler) reconcileClusters(ctx context.Context, kap, d *meshv1alpha1
 	return rep, problems, nil
 }
 
+// clusterStatusOf fills in a cluster's status from what wiring it saw: a
+// finding that is a problem names the reason, and one that says the entry
+// does not take effect comes first, as it is what to fix.
+func clusterStatusOf(st meshv1alpha1.ClusterStatus, f *finding, err error) meshv1alpha1.ClusterStatus {
+	switch {
+	case f != nil && f.notWired && err != nil:
+		st.Reason, st.Message = f.reason, fmt.Sprintf("%s (writing the entry failed too: %v)", f.message, err)
+	case f != nil && f.notWired:
+		st.Reason, st.Message = f.reason, f.message
+	case err != nil:
+		st.Reason, st.Message = ReasonClusterUnreachable, err.Error()
+	case f != nil:
+		st.Wired, st.Reason, st.Message = true, f.reason, f.message
+	default:
+		st.Wired = true
+	}
+	return st
+}
+
 // reconcileReceiver switches the receiver of the hub Prometheus on, and off
 // again where the operator had switched it on and the spec no longer asks.
 // ahead is saved before the switch is written; final is the record after.
-func (r *Reconciler) reconcileReceiver(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, n render.Names, want *meshv1alpha1.ObjectReference, ahead, final *record) error {
+// It returns how many pods the hub Prometheus runs (0 when not read).
+func (r *Reconciler) reconcileReceiver(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, n render.Names, want *meshv1alpha1.ObjectReference, ahead, final *record) (int64, error) {
 	had := ahead.Receiver
 	if had != nil && (want == nil || *had != *want) {
-		if err := r.setReceiver(ctx, *had, false); err != nil && !r.skipCleanup(kap, "the remote-write receiver of Prometheus "+had.Namespace+"/"+had.Name, err) {
-			return err
+		if err := r.releaseReceiver(ctx, kap, *had); err != nil && !r.skipCleanup(kap, "the remote-write receiver of Prometheus "+had.Namespace+"/"+had.Name, err) {
+			return 0, err
 		}
 		final.Receiver = nil
 		had = nil
 	}
 	if want == nil {
-		return nil
+		return 0, nil
 	}
-	on, err := r.receiverOn(ctx, *want)
+	p, err := r.hubPrometheus(ctx, kap.Namespace, *want)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if on {
+	pods := hubPods(p)
+	if on, _, _ := unstructured.NestedBool(p.Object, "spec", "enableRemoteWriteReceiver"); on {
 		// Ours when we switched it on earlier; the user's otherwise.
 		final.Receiver = had
-		return nil
+		return pods, nil
 	}
 	ahead.Receiver = want
 	if err := r.saveRecord(ctx, kap, n, ahead, &record{Wirings: ahead.Wirings, Receiver: had}); err != nil {
-		return err
+		return pods, err
 	}
-	if err := r.setReceiver(ctx, *want, true); err != nil {
-		return err
+	if err := r.switchReceiverOn(ctx, p); err != nil {
+		return pods, err
 	}
 	final.Receiver = want
-	return nil
+	return pods, nil
 }
 
 // errNoHubPrometheus: the hub Prometheus, or its CRD, does not exist.
 var errNoHubPrometheus = errors.New("no such Prometheus")
 
-func (r *Reconciler) hubPrometheus(ctx context.Context, ref meshv1alpha1.ObjectReference) (*unstructured.Unstructured, error) {
+// hubPrometheus reads the hub Prometheus ref for a KialiAuthProxy in
+// namespace ns. One the operator may not write for it (receiverAllowed)
+// is a *notAllowedError, whether or not it exists.
+func (r *Reconciler) hubPrometheus(ctx context.Context, ns string, ref meshv1alpha1.ObjectReference) (*unstructured.Unstructured, error) {
 	p := &unstructured.Unstructured{}
 	p.SetGroupVersionKind(clusters.PrometheusGVK)
 	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, p)
+	other := ref.Namespace != ns
 	switch {
 	case meta.IsNoMatchError(err):
 		return nil, fmt.Errorf("%w: the Prometheus Operator CRD (prometheuses.monitoring.coreos.com) is not installed here: unset spec.metrics.receiver.prometheus or install the Prometheus Operator", errNoHubPrometheus)
+	case apierrors.IsNotFound(err) && other:
+		return nil, &notAllowedError{namespace: ns, ref: ref}
 	case apierrors.IsNotFound(err):
 		return nil, fmt.Errorf("%w: Prometheus %s/%s (spec.metrics.receiver.prometheus) does not exist", errNoHubPrometheus, ref.Namespace, ref.Name)
 	case err != nil:
 		return nil, fmt.Errorf("reading Prometheus %s/%s: %w", ref.Namespace, ref.Name, err)
+	case !receiverAllowed(ns, ref, p.GetAnnotations()):
+		listed := allowedNamespaces(p.GetAnnotations()[meshv1alpha1.AllowedNamespacesAnnotation])
+		return nil, &notAllowedError{namespace: ns, ref: ref, wildcard: slices.Contains(listed, "*")}
 	}
 	return p, nil
 }
 
-func (r *Reconciler) receiverOn(ctx context.Context, ref meshv1alpha1.ObjectReference) (bool, error) {
-	p, err := r.hubPrometheus(ctx, ref)
-	if err != nil {
-		return false, err
+// hubPods is how many pods the hub Prometheus runs: spec.replicas for each
+// of spec.shards, both 1 by default.
+func hubPods(p *unstructured.Unstructured) int64 {
+	replicas, shards := int64(1), int64(1)
+	if v, ok, _ := unstructured.NestedInt64(p.Object, "spec", "replicas"); ok {
+		replicas = v
 	}
-	on, _, _ := unstructured.NestedBool(p.Object, "spec", "enableRemoteWriteReceiver")
-	return on, nil
+	if v, ok, _ := unstructured.NestedInt64(p.Object, "spec", "shards"); ok && v > 0 {
+		shards = v
+	}
+	return replicas * shards
 }
 
-// setReceiver writes spec.enableRemoteWriteReceiver. Switching on is a
-// server-side apply of that one field; switching off removes the field.
-func (r *Reconciler) setReceiver(ctx context.Context, ref meshv1alpha1.ObjectReference, on bool) error {
-	if !on {
-		p, err := r.hubPrometheus(ctx, ref)
-		if errors.Is(err, errNoHubPrometheus) {
-			// Gone, and the switch with it.
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		patch := client.RawPatch(types.MergePatchType, []byte(`{"spec":{"enableRemoteWriteReceiver":null}}`))
-		if err := r.Client.Patch(ctx, p, patch, client.FieldOwner(FieldOwner)); err != nil {
-			return fmt.Errorf("switching off the remote-write receiver of Prometheus %s/%s: %w", ref.Namespace, ref.Name, err)
-		}
-		return nil
-	}
+// switchReceiverOn server-side applies spec.enableRemoteWriteReceiver with
+// the resourceVersion read, so the write goes only to the object whose
+// annotations were checked.
+func (r *Reconciler) switchReceiverOn(ctx context.Context, p *unstructured.Unstructured) error {
 	u := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"enableRemoteWriteReceiver": true}}}
 	u.SetGroupVersionKind(clusters.PrometheusGVK)
-	u.SetNamespace(ref.Namespace)
-	u.SetName(ref.Name)
+	u.SetNamespace(p.GetNamespace())
+	u.SetName(p.GetName())
+	u.SetResourceVersion(p.GetResourceVersion())
 	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
-		return fmt.Errorf("switching on the remote-write receiver of Prometheus %s/%s: %w", ref.Namespace, ref.Name, err)
+		return fmt.Errorf("switching on the remote-write receiver of Prometheus %s/%s: %w", p.GetNamespace(), p.GetName(), err)
+	}
+	return nil
+}
+
+// releaseReceiver switches off a receiver the operator switched on, by
+// removing the field. A Prometheus that is gone is done with; one the
+// KialiAuthProxy may no longer write (its owner took the namespace out of
+// the annotation, or the record names one it never could) is left as it
+// is, with a Warning event: whether it stays on is its owner's call.
+func (r *Reconciler) releaseReceiver(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, ref meshv1alpha1.ObjectReference) error {
+	p, err := r.hubPrometheus(ctx, kap.Namespace, ref)
+	var refused *notAllowedError
+	switch {
+	case errors.Is(err, errNoHubPrometheus):
+		return nil
+	case errors.As(err, &refused):
+		r.Recorder.Eventf(kap, nil, corev1.EventTypeWarning, ReasonReceiverLeftAlone, "Cleanup",
+			"Left the remote-write receiver of Prometheus %s/%s as it is, though the operator had switched it on: %v", ref.Namespace, ref.Name, err)
+		return nil
+	case err != nil:
+		return err
+	}
+	if _, found, _ := unstructured.NestedFieldNoCopy(p.Object, "spec", "enableRemoteWriteReceiver"); !found {
+		return nil
+	}
+	raw, err := json.Marshal(map[string]any{
+		"metadata": map[string]any{"resourceVersion": p.GetResourceVersion()},
+		"spec":     map[string]any{"enableRemoteWriteReceiver": nil},
+	})
+	if err != nil {
+		return err
+	}
+	if err := r.Client.Patch(ctx, p, client.RawPatch(types.MergePatchType, raw), client.FieldOwner(FieldOwner)); err != nil {
+		return fmt.Errorf("switching off the remote-write receiver of Prometheus %s/%s: %w", ref.Namespace, ref.Name, err)
 	}
 	return nil
 }

@@ -48,7 +48,7 @@ func TestDesiredWiringsFollowTheSpec(t *testing.T) {
 	}
 
 	e := entryFor(d, n, d.Spec.Clusters[2], "reader")
-	if e.Cluster != "south" || e.ClusterLabel != "cluster" || e.KeepRegex != "istio_.*|envoy_.*|up" ||
+	if e.Cluster != "south" || e.ClusterLabel != "cluster" || e.KeepRegex != "istio_.*|envoy_.*|up" || e.ReplicaLabel != "prometheus_replica" ||
 		!e.Auth.BasicAuth || e.Auth.Username != "reader" || e.Auth.Dir != "/etc/creds" || e.Auth.Secret != n.RemoteWriteEntry {
 		t.Errorf("entry = %+v", e)
 	}
@@ -102,6 +102,34 @@ func TestMetricsWiredNamesWhatIsWrong(t *testing.T) {
 			metav1.ConditionFalse, ReasonRemovalPending, []string{"cluster gone", SkipRemoteCleanupAnnotation}},
 		{"receiver", clusterReport{receiverErr: errors.New("Prometheus m/hub does not exist"), statuses: []meshv1alpha1.ClusterStatus{{Name: "east", Wired: true}}},
 			metav1.ConditionFalse, ReasonReceiverFailed, []string{"m/hub"}},
+		{"receiver not allowed", clusterReport{receiverErr: &notAllowedError{namespace: "kiali", ref: meshv1alpha1.ObjectReference{Namespace: "team-b", Name: "prom"}},
+			statuses: []meshv1alpha1.ClusterStatus{{Name: "east", Wired: true}}},
+			metav1.ConditionFalse, ReasonReceiverNotAllowed, []string{"team-b/prom", "mesh.kialiauth.io/allowed-namespaces=kiali", "wrote nothing"}},
+		{"receiver replicated", clusterReport{receiver: &meshv1alpha1.ObjectReference{Namespace: "m", Name: "hub"}, hubPods: 2,
+			statuses: []meshv1alpha1.ClusterStatus{{Name: "east", Wired: true}}},
+			metav1.ConditionFalse, ReasonReceiverReplicated, []string{"Prometheus m/hub", "runs 2 pods", "one replica"}},
+		{"one pod", clusterReport{receiver: &meshv1alpha1.ObjectReference{Namespace: "m", Name: "hub"}, hubPods: 1, receiverURL: "https://hub/w",
+			statuses: []meshv1alpha1.ClusterStatus{{Name: "east", Wired: true}}},
+			metav1.ConditionTrue, ReasonMetricsWired, []string{"east"}},
+		{"rendered by another", clusterReport{failed: []string{"south"}, statuses: []meshv1alpha1.ClusterStatus{
+			{Name: "east", Wired: true}, {Name: "south", Reason: ReasonRenderedByAnother, Message: "ConfigMap istio-system/prometheus on cluster south is rendered by ServiceMeshControlPlane istio-system/basic"}}},
+			metav1.ConditionFalse, ReasonRenderedByAnother, []string{"Not wired: south: ConfigMap istio-system/prometheus", "not affected"}},
+		{"user-workload monitoring off", clusterReport{failed: []string{"west"}, statuses: []meshv1alpha1.ClusterStatus{
+			{Name: "west", Reason: ReasonUserWorkloadMonitoringOff, Message: "user-workload monitoring is off on cluster west"}}},
+			metav1.ConditionFalse, ReasonUserWorkloadMonitoringOff, []string{"west: user-workload monitoring is off"}},
+		{"wired, but replicas alike", clusterReport{failed: []string{"east"}, statuses: []meshv1alpha1.ClusterStatus{
+			{Name: "east", Wired: true, Reason: ReasonNoReplicaLabel, Message: "Prometheus monitoring/k8s on cluster east runs 2 replicas"}}},
+			metav1.ConditionFalse, ReasonNoReplicaLabel, []string{"Wired, but east: Prometheus monitoring/k8s"}},
+		// The first cluster with a problem names the reason; the message
+		// names them all, those not wired first.
+		{"several", clusterReport{failed: []string{"east", "west"}, statuses: []meshv1alpha1.ClusterStatus{
+			{Name: "east", Wired: true, Reason: ReasonNoReplicaLabel, Message: "two replicas"},
+			{Name: "west", Reason: ReasonClusterUnreachable, Message: "dial tcp"}}},
+			metav1.ConditionFalse, ReasonNoReplicaLabel, []string{"Not wired: west: dial tcp. Wired, but east: two replicas"}},
+		// A status that only informs is no problem.
+		{"a note", clusterReport{receiverURL: "https://hub/w", statuses: []meshv1alpha1.ClusterStatus{
+			{Name: "west", Wired: true, Message: "wired, but whether user-workload monitoring is on could not be told"}}},
+			metav1.ConditionTrue, ReasonMetricsWired, []string{"west"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := metricsWired(&tc.rep, cond)

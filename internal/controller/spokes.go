@@ -27,23 +27,59 @@ import (
 // reconcile merges again.
 
 // wire puts the entry, and the receiver credentials it needs, in place.
-func wire(ctx context.Context, cl client.Client, w wiring, e remotewrite.Entry, creds map[string][]byte) (wiring, error) {
-	if err := syncCredentials(ctx, cl, w, creds); err != nil {
-		return w, err
-	}
+// The finding, when not nil, says why the entry will not take effect, or
+// what else there is to know; nothing is written where it says notWired
+// because of the place itself (a ConfigMap another controller renders).
+func wire(ctx context.Context, cl client.Client, w wiring, e remotewrite.Entry, creds map[string][]byte) (wiring, *finding, error) {
 	switch w.Sender {
 	case senderResource:
-		return w, wirePrometheus(ctx, cl, w, e)
+		live, err := getPrometheus(ctx, cl, w.Namespace, w.Name, w.Cluster)
+		if err != nil {
+			return w, nil, err
+		}
+		label, replicas := senderReplicas(live)
+		e.ReplicaLabel = label
+		f := replicaFinding(w, label, replicas)
+		if err := syncCredentials(ctx, cl, w, creds); err != nil {
+			return w, f, err
+		}
+		return w, f, wirePrometheus(ctx, cl, w, live, e)
 	case senderUserWorkloadMonitoring:
-		return wireUWM(ctx, cl, w, e)
+		f := userWorkloadState(ctx, cl, w.Cluster)
+		if err := syncCredentials(ctx, cl, w, creds); err != nil {
+			return w, f, err
+		}
+		w, err := wireUWM(ctx, cl, w, e)
+		return w, f, err
 	default:
-		return w, editConfigMap(ctx, cl, w, func(config string) (string, bool, error) {
+		cm := &corev1.ConfigMap{}
+		if err := cl.Get(ctx, types.NamespacedName{Namespace: w.Namespace, Name: w.Name}, cm); err != nil {
+			return w, nil, fmt.Errorf("reading ConfigMap %s/%s on cluster %s: %w", w.Namespace, w.Name, w.Cluster, err)
+		}
+		if who, serviceMesh := renderedBy(cm); who != "" {
+			return w, renderedFinding(w, who, serviceMesh), nil
+		}
+		if err := syncCredentials(ctx, cl, w, creds); err != nil {
+			return w, nil, err
+		}
+		return w, nil, patchConfigMap(ctx, cl, w, cm, func(config string) (string, bool, error) {
 			if config == "" {
 				return "", false, fmt.Errorf("ConfigMap %s/%s has no Prometheus configuration under key %q", w.Namespace, w.Name, w.Key)
 			}
 			return remotewrite.MergePrometheusYAML(config, e)
 		})
 	}
+}
+
+// userWorkloadState reads whether user-workload monitoring is on, as far
+// as the kubeconfig's user may see.
+func userWorkloadState(ctx context.Context, cl client.Client, cluster string) *finding {
+	cm := &corev1.ConfigMap{}
+	err := cl.Get(ctx, types.NamespacedName{Namespace: clusterMonitoringNamespace, Name: clusterMonitoringConfigMap}, cm)
+	if apierrors.IsNotFound(err) {
+		return userWorkloadFinding(cluster, nil, false, nil)
+	}
+	return userWorkloadFinding(cluster, cm.Data, err == nil, err)
 }
 
 // unwire takes the entry and the credentials out again; whatever else is in
@@ -66,11 +102,8 @@ func unwire(ctx context.Context, cl client.Client, w wiring) error {
 	return syncCredentials(ctx, cl, w, nil)
 }
 
-func wirePrometheus(ctx context.Context, cl client.Client, w wiring, e remotewrite.Entry) error {
-	live, err := getPrometheus(ctx, cl, w.Namespace, w.Name, w.Cluster)
-	if err != nil {
-		return err
-	}
+// wirePrometheus merges the entry into live, the Prometheus as read.
+func wirePrometheus(ctx context.Context, cl client.Client, w wiring, live *unstructured.Unstructured, e remotewrite.Entry) error {
 	list, _, err := unstructured.NestedSlice(live.Object, "spec", "remoteWrite")
 	if err != nil {
 		return fmt.Errorf("Prometheus %s/%s on cluster %s: spec.remoteWrite is not a list: %w", w.Namespace, w.Name, w.Cluster, err)

@@ -24,6 +24,11 @@ const (
 	// ConditionHtpasswdBypassesSAR is True while htpasswd logins are on:
 	// oauth-proxy does not check the SubjectAccessReviews for those users.
 	ConditionHtpasswdBypassesSAR = "HtpasswdBypassesSAR"
+	// ConditionKialiWritesBypassSAR is True while Kiali may change the mesh
+	// (not view-only) and no SubjectAccessReview asks the user for a write
+	// permission on the mesh's configuration: anonymous Kiali makes its
+	// writes with its own rights for whoever the proxy lets in.
+	ConditionKialiWritesBypassSAR = "KialiWritesBypassSAR"
 	// ConditionMetricsWired reports the clusters' Prometheus wiring (and,
 	// when checked, that their metrics arrive); per cluster detail is in
 	// status.clusters. Reported only when spec.clusters has a Prometheus.
@@ -45,6 +50,11 @@ const (
 	ReasonRouteCRDMissing         = "RouteCRDMissing"
 	ReasonReferencesValid         = "ReferencesValid"
 	ReasonLockedDown              = "LockedDown"
+	ReasonKialiNotRunning         = "KialiNotRunning"
+	ReasonNotInMesh               = "NotInMesh"
+	ReasonViewOnly                = "ViewOnly"
+	ReasonSARChecksWrites         = "SARChecksWrites"
+	ReasonKialiCanWrite           = "KialiCanWrite"
 	ReasonLockDownDisabled        = "LockDownDisabled"
 	ReasonIstioSecurityCRDMissing = "IstioSecurityCRDMissing"
 	ReasonHtpasswdConfigured      = "HtpasswdConfigured"
@@ -71,6 +81,17 @@ type observation struct {
 	clusters    *clusterReport     // nil when not looked at
 	// refused is why nothing was applied (objects in the way), or nil.
 	refused *problem
+	// pods is what the running Kiali and proxy pods show of their mesh
+	// membership.
+	pods meshPods
+	// serviceMeshMemberServed: OpenShift Service Mesh 2.x enrols
+	// namespaces with ServiceMeshMember objects.
+	serviceMeshMemberServed bool
+	// istioNamespace is the control plane's namespace, as defaulted.
+	istioNamespace string
+	// writes is what Kiali may write and whether the proxy's reviews ask
+	// the user for as much.
+	writes kialiWrites
 }
 
 // computeConditions derives every condition from the observation alone:
@@ -138,10 +159,16 @@ func computeConditions(kap *meshv1alpha1.KialiAuthProxy, o *observation) []metav
 			"The Istio security CRDs (authorizationpolicies.security.istio.io, peerauthentications.security.istio.io) are not installed: Kiali cannot be locked down to the proxy until Istio is")
 	case o.applyErrors[render.ComponentLockDown] != nil:
 		locked = cond(ConditionMeshLocked, false, ReasonApplyFailed, fmt.Sprintf("Applying the lock-down policies failed: %v", o.applyErrors[render.ComponentLockDown]))
+	case len(o.pods.outside) > 0:
+		locked = cond(ConditionMeshLocked, false, ReasonNotInMesh, notInMeshMessage(kap, o.istioNamespace, o.pods, o.serviceMeshMemberServed))
+	case o.pods.kialiRunning == 0:
+		locked = cond(ConditionMeshLocked, false, ReasonKialiNotRunning, fmt.Sprintf(
+			"The lock-down policies %s/%s are applied, but no Kiali pod (label %s=%s) is running yet to show that they apply: Istio enforces them only in pods it carries the traffic of",
+			n.Namespace, n.LockDown, render.KialiPodLabel, kap.Name))
 	default:
 		locked = cond(ConditionMeshLocked, true, ReasonLockedDown, fmt.Sprintf(
-			"Only %s may reach Kiali on port %d: AuthorizationPolicy, STRICT PeerAuthentication and NetworkPolicy %s/%s",
-			n.ProxyPrincipal(), render.KialiPort, n.Namespace, n.LockDown))
+			"Only %s may reach Kiali on port %d: AuthorizationPolicy, STRICT PeerAuthentication and NetworkPolicy %s/%s, enforced in the running pods %s",
+			n.ProxyPrincipal(), render.KialiPort, n.Namespace, n.LockDown, strings.Join(o.pods.inMesh, ", ")))
 	}
 
 	if p := o.refused; p != nil {
@@ -178,7 +205,7 @@ func computeConditions(kap *meshv1alpha1.KialiAuthProxy, o *observation) []metav
 	if degraded.Status == metav1.ConditionTrue {
 		ready = cond(ConditionReady, false, degraded.Reason, degraded.Type+": "+degraded.Message)
 	}
-	conds := []metav1.Condition{ready, kiali, proxy, exposed, locked, degraded, bypass}
+	conds := []metav1.Condition{ready, kiali, proxy, exposed, locked, degraded, bypass, o.writes.condition(cond)}
 	if rep := o.clusters; rep != nil && rep.active {
 		conds = append(conds, metricsWired(rep, cond))
 	}
@@ -189,18 +216,46 @@ func computeConditions(kap *meshv1alpha1.KialiAuthProxy, o *observation) []metav
 // Ready: Kiali works without one cluster's metrics, and that cluster's
 // status entry says what is wrong.
 func metricsWired(rep *clusterReport, cond func(string, bool, string, string) metav1.Condition) metav1.Condition {
-	var msgs []string
+	// The first cluster with a problem names the reason; every one is in
+	// the message, those not wired first.
+	var reason string
+	var notWired, wrong []string
 	for _, st := range rep.statuses {
-		if !st.Wired {
-			msgs = append(msgs, st.Name+": "+st.Message)
+		if st.Wired && st.Reason == "" {
+			continue
+		}
+		if reason == "" {
+			reason = st.Reason
+			if reason == "" {
+				reason = ReasonClusterUnreachable
+			}
+		}
+		if st.Wired {
+			wrong = append(wrong, st.Name+": "+st.Message)
+		} else {
+			notWired = append(notWired, st.Name+": "+st.Message)
 		}
 	}
 	switch {
-	case len(rep.failed) > 0:
-		return cond(ConditionMetricsWired, false, ReasonClusterUnreachable, fmt.Sprintf(
-			"Not wired: %s; the other clusters are not affected and the operator retries every %s", strings.Join(msgs, "; "), clusterRetry))
+	case reason != "":
+		var parts []string
+		if len(notWired) > 0 {
+			parts = append(parts, "Not wired: "+strings.Join(notWired, "; "))
+		}
+		if len(wrong) > 0 {
+			parts = append(parts, "Wired, but "+strings.Join(wrong, "; "))
+		}
+		return cond(ConditionMetricsWired, false, reason, fmt.Sprintf(
+			"%s; the other clusters are not affected and the operator looks again every %s", strings.Join(parts, ". "), clusterRetry))
+	case receiverRefused(rep.receiverErr):
+		return cond(ConditionMetricsWired, false, ReasonReceiverNotAllowed, fmt.Sprintf("The hub's receiver: %v", rep.receiverErr))
 	case rep.receiverErr != nil:
 		return cond(ConditionMetricsWired, false, ReasonReceiverFailed, fmt.Sprintf("The hub's receiver: %v", rep.receiverErr))
+	case rep.hubPods > 1 && rep.receiver != nil:
+		return cond(ConditionMetricsWired, false, ReasonReceiverReplicated, fmt.Sprintf(
+			"Prometheus %s/%s, the hub's receiver, runs %d pods (spec.replicas times spec.shards): each write reaches one of them behind the Service, so each holds part of every cluster's series and Kiali sees gaps; "+
+				"run it with one replica and one shard, or receive with something that shares writes among its replicas (Thanos Receive)",
+			rep.receiver.Namespace, rep.receiver.Name, rep.hubPods))
 	case len(rep.leftovers) > 0:
 		return cond(ConditionMetricsWired, false, ReasonRemovalPending, fmt.Sprintf(
 			"The operator's remote_write entry is still in clusters that left spec.clusters: %s; it retries every %s, or annotate the KialiAuthProxy %s=true to leave them",

@@ -52,13 +52,14 @@ func TestComputeConditions(t *testing.T) {
 			name:   "everything in place",
 			mutate: func(*meshv1alpha1.KialiAuthProxy, *observation) {},
 			want: map[string]want{
-				ConditionReady:               {"True", ReasonReady},
-				ConditionKialiConfigured:     {"True", ReasonKialiApplied},
-				ConditionProxyAvailable:      {"True", ReasonDeploymentAvailable},
-				ConditionExposed:             {"True", ReasonVirtualServiceApplied},
-				ConditionMeshLocked:          {"True", ReasonLockedDown},
-				ConditionDegraded:            {"False", ReasonReferencesValid},
-				ConditionHtpasswdBypassesSAR: {"False", ReasonNoHtpasswd},
+				ConditionReady:                {"True", ReasonReady},
+				ConditionKialiConfigured:      {"True", ReasonKialiApplied},
+				ConditionProxyAvailable:       {"True", ReasonDeploymentAvailable},
+				ConditionExposed:              {"True", ReasonVirtualServiceApplied},
+				ConditionMeshLocked:           {"True", ReasonLockedDown},
+				ConditionDegraded:             {"False", ReasonReferencesValid},
+				ConditionHtpasswdBypassesSAR:  {"False", ReasonNoHtpasswd},
+				ConditionKialiWritesBypassSAR: {"False", ReasonViewOnly},
 			},
 		},
 		{
@@ -163,6 +164,36 @@ func TestComputeConditions(t *testing.T) {
 			},
 		},
 		{
+			name: "a Kiali pod without a sidecar is not locked down, and not Ready",
+			mutate: func(_ *meshv1alpha1.KialiAuthProxy, o *observation) {
+				o.pods = meshPods{kialiRunning: 1, inMesh: []string{"kiali-oauth-1 (proxy)"}, outside: []string{"kiali-1 (Kiali)"}}
+			},
+			want: map[string]want{
+				ConditionMeshLocked: {"False", ReasonNotInMesh},
+				ConditionReady:      {"False", ReasonNotInMesh},
+			},
+		},
+		{
+			name: "no Kiali pod runs: the lock-down is not proven",
+			mutate: func(_ *meshv1alpha1.KialiAuthProxy, o *observation) {
+				o.pods = meshPods{inMesh: []string{"kiali-oauth-1 (proxy)"}}
+			},
+			want: map[string]want{
+				ConditionMeshLocked: {"False", ReasonKialiNotRunning},
+				ConditionReady:      {"False", ReasonKialiNotRunning},
+			},
+		},
+		{
+			name: "Kiali may write what the reviews do not ask for: a warning outside Ready",
+			mutate: func(_ *meshv1alpha1.KialiAuthProxy, o *observation) {
+				o.writes = kialiWrites{sars: `[{"verb":"get"}]`}
+			},
+			want: map[string]want{
+				ConditionKialiWritesBypassSAR: {"True", ReasonKialiCanWrite},
+				ConditionReady:                {"True", ReasonReady},
+			},
+		},
+		{
 			name: "a bad reference comes first in Ready",
 			mutate: func(_ *meshv1alpha1.KialiAuthProxy, o *observation) {
 				o.deployment = nil
@@ -176,11 +207,13 @@ func TestComputeConditions(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			kap := testKAP()
-			o := &observation{names: render.NamesFor(kap), kinds: allServed(), applyErrors: map[string]error{}, deployment: availableDeployment()}
+			o := &observation{names: render.NamesFor(kap), kinds: allServed(), applyErrors: map[string]error{}, deployment: availableDeployment(),
+				pods:   meshPods{kialiRunning: 1, inMesh: []string{"kiali-1 (Kiali)", "kiali-oauth-1 (proxy)"}},
+				writes: kialiWrites{viewOnly: true}}
 			tc.mutate(kap, o)
 			conds := computeConditions(kap, o)
-			if len(conds) != 7 {
-				t.Fatalf("%d conditions, want 7", len(conds))
+			if len(conds) != 8 {
+				t.Fatalf("%d conditions, want 8", len(conds))
 			}
 			got := map[string]metav1.Condition{}
 			for _, c := range conds {

@@ -13,6 +13,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -62,6 +63,15 @@ func nonZero(d time.Duration) *time.Duration {
 	return &d
 }
 
+// podSelector selects the pods labelled for some KialiAuthProxy.
+var podSelector = func() labels.Selector {
+	req, err := labels.NewRequirement(render.LabelInstance, selection.Exists, nil)
+	if err != nil {
+		panic(err)
+	}
+	return labels.NewSelector().Add(*req)
+}()
+
 // New returns a manager with the KialiAuthProxy controller registered, and
 // the reconciler itself (tests drive it directly too).
 func New(ctx context.Context, cfg *rest.Config, o Options) (manager.Manager, *ctrlpkg.Reconciler, error) {
@@ -96,6 +106,10 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (manager.Manager, *ct
 				&meshv1alpha1.KialiAuthProxy{}:              {Label: labels.Everything()},
 				&apiextensionsv1.CustomResourceDefinition{}: {Label: labels.Everything()},
 				&corev1.Secret{}:                            {Label: labels.Everything(), Transform: slimSecretMetadata},
+				// The Kiali and proxy pods, whose mesh membership MeshLocked
+				// reports; both carry the instance label, other pods are
+				// not cached.
+				&corev1.Pod{}: {Label: podSelector, Transform: slimPod},
 			},
 		},
 		Client: client.Options{Cache: &client.CacheOptions{

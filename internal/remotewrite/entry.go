@@ -6,7 +6,11 @@
 // and a plain prometheus.yml (remote_write). It is pure: no client, no clock.
 package remotewrite
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"regexp"
+)
 
 // DefaultKeepRegex keeps the metrics Kiali reads: Istio's and Envoy's, and up
 // (so a spoke that scrapes nothing is still seen to send).
@@ -14,6 +18,20 @@ const DefaultKeepRegex = "istio_.*|envoy_.*|up"
 
 // DefaultClusterLabel is the label that names the spoke on every sample.
 const DefaultClusterLabel = "cluster"
+
+// DefaultReplicaLabel is the external label that tells a Prometheus's
+// replicas apart: the Prometheus Operator's default for
+// spec.replicaExternalLabelName, and what OpenShift's platform and
+// user-workload monitoring use.
+const DefaultReplicaLabel = "prometheus_replica"
+
+// FirstReplicaRegex matches the replica label of the first replica: a
+// Prometheus Operator (and so OpenShift) replica label holds the pod's
+// name, and StatefulSet pods end in their ordinal ("prometheus-k8s-0",
+// "prometheus-k8s-shard-1-0" for each further shard, whose targets differ).
+// The empty value is a sender with no replica label, whose samples are
+// its own.
+const FirstReplicaRegex = "(.*-0)?"
 
 // Keys of the credentials Secret the operator copies next to a sender.
 const (
@@ -37,6 +55,14 @@ type Entry struct {
 	// (a replace rule after the keep rule), so the hub tells spokes apart.
 	ClusterLabel string
 	Cluster      string
+	// ReplicaLabel is the sender's replica external label. When set, only
+	// the first replica's samples are sent, and without that label: every
+	// replica scrapes the same targets, and a hub that kept them all
+	// would count each series once per replica. Prometheus adds external
+	// labels before it applies write_relabel_configs, so the rules see it.
+	// Empty: the sender has no replica label, and the entry has no rule
+	// for one.
+	ReplicaLabel string
 	// Auth is how the spoke authenticates to the receiver; zero means none.
 	Auth Auth
 }
@@ -70,6 +96,14 @@ func (e Entry) check(files bool) error {
 		// An empty name would match every unnamed entry of the user's.
 		return errors.New("the remote_write entry has no name")
 	}
+	if r := e.ReplicaLabel; r != "" {
+		if !labelName.MatchString(r) {
+			return fmt.Errorf("the replica label %q is not a Prometheus label name", r)
+		}
+		if r == e.ClusterLabel {
+			return fmt.Errorf("the cluster label %q is also the sender's replica label: choose another spec.metrics.clusterLabel", r)
+		}
+	}
 	a := e.Auth
 	if a.BearerToken && a.BasicAuth {
 		return errors.New("the receiver's bearer token and basic auth cannot be used together: Prometheus sends one authorization header")
@@ -83,4 +117,29 @@ func (e Entry) check(files bool) error {
 		}
 	}
 	return nil
+}
+
+var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// rule is one write relabel rule, in neither format's spelling.
+type rule struct {
+	sourceLabels []string
+	regex        string
+	targetLabel  string
+	replacement  string
+	action       string
+}
+
+// rules are the entry's write relabel rules, in order: the metrics kept,
+// the first replica only and without its label (when the sender has one),
+// then the cluster's name. Lowercase actions: the Prometheus Operator's
+// CRD accepts both cases, and these are what Prometheus documents.
+func (e Entry) rules() []rule {
+	out := []rule{{sourceLabels: []string{"__name__"}, regex: e.KeepRegex, action: "keep"}}
+	if r := e.ReplicaLabel; r != "" {
+		out = append(out,
+			rule{sourceLabels: []string{r}, regex: FirstReplicaRegex, action: "keep"},
+			rule{regex: r, action: "labeldrop"})
+	}
+	return append(out, rule{targetLabel: e.ClusterLabel, replacement: e.Cluster, action: "replace"})
 }

@@ -111,10 +111,11 @@ func prometheusYAMLEntry(e Entry) ymlEntry {
 	y := ymlEntry{
 		Name: e.Name,
 		URL:  e.URL,
-		WriteRelabelConfigs: []ymlRelabel{
-			{SourceLabels: []string{"__name__"}, Regex: e.KeepRegex, Action: "keep"},
-			{TargetLabel: e.ClusterLabel, Replacement: e.Cluster, Action: "replace"},
-		},
+	}
+	for _, r := range e.rules() {
+		y.WriteRelabelConfigs = append(y.WriteRelabelConfigs, ymlRelabel{
+			SourceLabels: r.sourceLabels, Regex: r.regex, TargetLabel: r.targetLabel, Replacement: r.replacement, Action: r.action,
+		})
 	}
 	file := func(key string) string { return path.Join(e.Auth.Dir, key) }
 	if e.Auth.BearerToken {

@@ -12,16 +12,21 @@ import (
 // for a Prometheus resource's spec.remoteWrite and for OpenShift
 // user-workload monitoring, whose remoteWrite items have the same shape.
 func PrometheusEntry(e Entry) monv1.RemoteWriteSpec {
-	name, cluster := e.Name, e.Cluster
+	name := e.Name
 	spec := monv1.RemoteWriteSpec{
 		Name: &name,
 		URL:  monv1.URL(e.URL),
-		// Lowercase actions: the CRD's enum accepts both cases, and these
-		// match what Prometheus itself documents.
-		WriteRelabelConfigs: []monv1.RelabelConfig{
-			{SourceLabels: []monv1.LabelName{"__name__"}, Regex: e.KeepRegex, Action: "keep"},
-			{TargetLabel: e.ClusterLabel, Replacement: &cluster, Action: "replace"},
-		},
+	}
+	for _, r := range e.rules() {
+		rc := monv1.RelabelConfig{Regex: r.regex, TargetLabel: r.targetLabel, Action: r.action}
+		for _, l := range r.sourceLabels {
+			rc.SourceLabels = append(rc.SourceLabels, monv1.LabelName(l))
+		}
+		if r.action == "replace" {
+			replacement := r.replacement
+			rc.Replacement = &replacement
+		}
+		spec.WriteRelabelConfigs = append(spec.WriteRelabelConfigs, rc)
 	}
 	secret := func(key string) *corev1.SecretKeySelector {
 		return &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: e.Auth.Secret}, Key: key}

@@ -267,13 +267,17 @@ func assertOurYAMLEntry(t *testing.T, config string, e Entry) {
 			ours = append(ours, item)
 		}
 	}
+	rules := []any{map[string]any{"source_labels": []any{"__name__"}, "regex": e.KeepRegex, "action": "keep"}}
+	if r := e.ReplicaLabel; r != "" {
+		rules = append(rules,
+			map[string]any{"source_labels": []any{r}, "regex": "(.*-0)?", "action": "keep"},
+			map[string]any{"regex": r, "action": "labeldrop"})
+	}
+	rules = append(rules, map[string]any{"target_label": e.ClusterLabel, "replacement": e.Cluster, "action": "replace"})
 	want := map[string]any{
-		"name": e.Name,
-		"url":  e.URL,
-		"write_relabel_configs": []any{
-			map[string]any{"source_labels": []any{"__name__"}, "regex": e.KeepRegex, "action": "keep"},
-			map[string]any{"target_label": e.ClusterLabel, "replacement": e.Cluster, "action": "replace"},
-		},
+		"name":                  e.Name,
+		"url":                   e.URL,
+		"write_relabel_configs": rules,
 	}
 	if e.Auth.BearerToken {
 		want["authorization"] = map[string]any{"type": "Bearer", "credentials_file": filepath.Join(e.Auth.Dir, "token")}

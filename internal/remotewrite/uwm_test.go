@@ -174,13 +174,17 @@ func assertUWM(t *testing.T, config, merged string, e Entry) {
 		}
 	}
 	secret := func(key string) map[string]any { return map[string]any{"name": e.Auth.Secret, "key": key} }
+	rules := []any{map[string]any{"sourceLabels": []any{"__name__"}, "regex": e.KeepRegex, "action": "keep"}}
+	if r := e.ReplicaLabel; r != "" {
+		rules = append(rules,
+			map[string]any{"sourceLabels": []any{r}, "regex": "(.*-0)?", "action": "keep"},
+			map[string]any{"regex": r, "action": "labeldrop"})
+	}
+	rules = append(rules, map[string]any{"targetLabel": e.ClusterLabel, "replacement": e.Cluster, "action": "replace"})
 	want := map[string]any{
-		"name": e.Name,
-		"url":  e.URL,
-		"writeRelabelConfigs": []any{
-			map[string]any{"sourceLabels": []any{"__name__"}, "regex": e.KeepRegex, "action": "keep"},
-			map[string]any{"targetLabel": e.ClusterLabel, "replacement": e.Cluster, "action": "replace"},
-		},
+		"name":                e.Name,
+		"url":                 e.URL,
+		"writeRelabelConfigs": rules,
 	}
 	if e.Auth.BearerToken {
 		want["authorization"] = map[string]any{"type": "Bearer", "credentials": secret("token")}
