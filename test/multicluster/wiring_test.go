@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -26,6 +27,8 @@ const (
 	promNS  = "monitoring"
 	plainNS = "istio-system"
 	uwmNS   = "openshift-user-workload-monitoring"
+	// clusterMonitoringNS holds OpenShift's cluster-monitoring-config.
+	clusterMonitoringNS = "openshift-monitoring"
 )
 
 // receiverCA stands for the receiver's CA bundle; nothing here dials it.
@@ -120,9 +123,14 @@ var _ = Describe("Multi-cluster wiring", Ordered, func() {
 		for _, ns := range []string{hubNS, "hub-monitoring"} {
 			ensureNamespace(hub, ns)
 		}
-		for _, ns := range []string{promNS, plainNS, uwmNS} {
+		for _, ns := range []string{promNS, plainNS, uwmNS, clusterMonitoringNS} {
 			ensureNamespace(spoke, ns)
 		}
+		// The spoke is an OpenShift cluster with user-workload monitoring on.
+		Expect(spoke.Create(ctx, &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Namespace: clusterMonitoringNS, Name: "cluster-monitoring-config"},
+			Data:       map[string]string{"config.yaml": "enableUserWorkload: true\n"},
+		})).To(Succeed())
 		// The spoke's Prometheus as the user left it.
 		p := prometheus(promNS, "k8s")
 		Expect(unstructured.SetNestedSlice(p.Object, userRemoteWrite, "spec", "remoteWrite")).To(Succeed())
@@ -136,10 +144,12 @@ var _ = Describe("Multi-cluster wiring", Ordered, func() {
 			ObjectMeta: metav1.ObjectMeta{Namespace: plainNS, Name: "prometheus"},
 			Data:       map[string]string{"prometheus.yml": plainBefore, "recording_rules.yml": "groups: []\n"},
 		})).To(Succeed())
-		// The hub's Prometheus, its receiver off.
+		// The hub's Prometheus, its receiver off, in another namespace than
+		// the KialiAuthProxy's, and not allowing it yet.
 		hp := prometheus("hub-monitoring", "hub")
 		Expect(unstructured.SetNestedField(hp.Object, int64(1), "spec", "replicas")).To(Succeed())
 		Expect(hub.Create(ctx, hp)).To(Succeed())
+		hpVersion := hp.GetResourceVersion()
 
 		// Kiali's remote-cluster Secrets; the kubeconfigs reach the spoke.
 		kc := kubeconfigFor("spoke", spokeCfg)
@@ -184,6 +194,28 @@ var _ = Describe("Multi-cluster wiring", Ordered, func() {
 		}
 		Expect(hub.Create(ctx, kap)).To(Succeed())
 
+		// The operator would write the hub Prometheus with its own
+		// identity: not for a namespace its owner has not allowed. The
+		// clusters are wired all the same.
+		Eventually(func(g Gomega) {
+			kap := getKAP()
+			c := condition(kap, controller.ConditionMetricsWired)
+			g.Expect(c.Status).To(Equal(metav1.ConditionFalse), c.Message)
+			g.Expect(c.Reason).To(Equal(controller.ReasonReceiverNotAllowed))
+			g.Expect(c.Message).To(ContainSubstring("Prometheus hub-monitoring/hub"))
+			g.Expect(c.Message).To(ContainSubstring(meshv1alpha1.AllowedNamespacesAnnotation + "=" + hubNS))
+			for _, name := range []string{"east", "west", "south"} {
+				g.Expect(clusterStatus(kap, name).Wired).To(BeTrue(), name)
+			}
+		}).Should(Succeed())
+		Expect(hub.Get(ctx, client.ObjectKeyFromObject(hp), hp)).To(Succeed())
+		Expect(hp.GetResourceVersion()).To(Equal(hpVersion), "the refused Prometheus was written")
+		Expect(hp.Object["spec"]).NotTo(HaveKey("enableRemoteWriteReceiver"))
+		// Its owner allows the namespace.
+		hp.SetAnnotations(map[string]string{meshv1alpha1.AllowedNamespacesAnnotation: "team-a, " + hubNS})
+		Expect(hub.Update(ctx, hp)).To(Succeed())
+		bump()
+
 		Eventually(func(g Gomega) {
 			kap := getKAP()
 			c := condition(kap, controller.ConditionMetricsWired)
@@ -204,6 +236,12 @@ var _ = Describe("Multi-cluster wiring", Ordered, func() {
 		ours := list[1].(map[string]any)
 		Expect(ours["url"]).To(Equal("https://prometheus-hub.apps.hub.example.com/api/v1/write"))
 		Expect(ours["writeRelabelConfigs"]).To(ContainElement(HaveKeyWithValue("replacement", "east")))
+		// Its two replicas scrape the same targets: only the first sends,
+		// without its replica label.
+		Expect(ours["writeRelabelConfigs"]).To(ContainElements(
+			map[string]any{"sourceLabels": []any{"prometheus_replica"}, "regex": "(.*-0)?", "action": "keep"},
+			map[string]any{"regex": "prometheus_replica", "action": "labeldrop"},
+		))
 		Expect(ours["authorization"]).To(HaveKeyWithValue("credentials", map[string]any{"name": entry, "key": "token"}))
 		Expect(ours["tlsConfig"]).To(Equal(map[string]any{"ca": map[string]any{"secret": map[string]any{"name": entry, "key": "ca.crt"}}}))
 		Expect(spoke.Get(ctx, client.ObjectKeyFromObject(p), p)).To(Succeed())
@@ -262,9 +300,7 @@ var _ = Describe("Multi-cluster wiring", Ordered, func() {
 	It("makes no write on the spoke when nothing changed", func() {
 		before := spokeVersions()
 		// Touch the CR so that it is reconciled again.
-		kap := getKAP()
-		kap.Spec.Proxy.Replicas = ptr(int32(2))
-		Expect(hub.Update(ctx, kap)).To(Succeed())
+		updateKAP(func(kap *meshv1alpha1.KialiAuthProxy) { kap.Spec.Proxy.Replicas = ptr(int32(2)) })
 		Eventually(func() int64 { return getKAP().Status.ObservedGeneration }).Should(Equal(getKAP().Generation))
 		Consistently(spokeVersions, "3s").Should(Equal(before))
 	})
@@ -282,14 +318,146 @@ var _ = Describe("Multi-cluster wiring", Ordered, func() {
 			Should(Equal([]string{"user-archive", "user-new", entry}))
 	})
 
+	It("says when the hub Prometheus runs several pods, each of which would hold part of the data", func() {
+		hp := prometheus("hub-monitoring", "hub")
+		setHubReplicas := func(n int64) {
+			Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				Expect(hub.Get(ctx, client.ObjectKeyFromObject(hp), hp)).To(Succeed())
+				Expect(unstructured.SetNestedField(hp.Object, n, "spec", "replicas")).To(Succeed())
+				return hub.Update(ctx, hp)
+			})).To(Succeed())
+			bump()
+		}
+		setHubReplicas(2)
+		Eventually(func(g Gomega) {
+			c := condition(getKAP(), controller.ConditionMetricsWired)
+			g.Expect(c.Reason).To(Equal(controller.ReasonReceiverReplicated), c.Message)
+			g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(c.Message).To(ContainSubstring("Prometheus hub-monitoring/hub, the hub's receiver, runs 2 pods"))
+		}).Should(Succeed())
+		setHubReplicas(1)
+		Eventually(func() string { return condition(getKAP(), controller.ConditionMetricsWired).Reason }).Should(Equal(controller.ReasonMetricsWired))
+	})
+
+	It("says when user-workload monitoring is off on a cluster, and how to switch it on", func() {
+		setConfig := func(config string) {
+			cm := &corev1.ConfigMap{}
+			Expect(spoke.Get(ctx, types.NamespacedName{Namespace: clusterMonitoringNS, Name: "cluster-monitoring-config"}, cm)).To(Succeed())
+			cm.Data["config.yaml"] = config
+			Expect(spoke.Update(ctx, cm)).To(Succeed())
+			bump()
+		}
+		setConfig("enableUserWorkload: false\n")
+		Eventually(func(g Gomega) {
+			kap := getKAP()
+			st := clusterStatus(kap, "west")
+			g.Expect(st.Wired).To(BeFalse())
+			g.Expect(st.Reason).To(Equal(controller.ReasonUserWorkloadMonitoringOff))
+			g.Expect(st.Message).To(ContainSubstring("set enableUserWorkload: true in the config.yaml key of ConfigMap openshift-monitoring/cluster-monitoring-config on cluster west"))
+			c := condition(kap, controller.ConditionMetricsWired)
+			g.Expect(c.Reason).To(Equal(controller.ReasonUserWorkloadMonitoringOff), c.Message)
+			g.Expect(clusterStatus(kap, "east").Wired).To(BeTrue())
+		}).Should(Succeed())
+		// The entry is in place for when it is switched on.
+		Expect(configMapData(spoke, uwmNS, "user-workload-monitoring-config", "config.yaml")()).To(ContainSubstring("name: " + entry))
+		setConfig("enableUserWorkload: true\n")
+		Eventually(func(g Gomega) {
+			kap := getKAP()
+			g.Expect(clusterStatus(kap, "west")).To(Equal(meshv1alpha1.ClusterStatus{Name: "west", Wired: true, Entry: entry}))
+			g.Expect(condition(kap, controller.ConditionMetricsWired).Reason).To(Equal(controller.ReasonMetricsWired))
+		}).Should(Succeed())
+	})
+
+	It("leaves a ConfigMap another controller renders alone, and says the entry would be reverted", func() {
+		const ossmNS = "ossm-system"
+		ensureNamespace(spoke, ossmNS)
+		// As an OpenShift Service Mesh 2.x control plane renders it.
+		rendered := &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ossmNS, Name: "prometheus", Labels: map[string]string{
+				"maistra.io/owner": ossmNS, "maistra.io/owner-name": "basic", "app": "prometheus"}},
+			Data: map[string]string{"prometheus.yml": plainBefore},
+		}
+		Expect(spoke.Create(ctx, rendered)).To(Succeed())
+		Expect(hub.Create(ctx, remoteClusterSecret(hubNS, "ossm", kubeconfigFor("spoke", spokeCfg)))).To(Succeed())
+		updateKAP(func(kap *meshv1alpha1.KialiAuthProxy) {
+			kap.Spec.Clusters = append(kap.Spec.Clusters, meshv1alpha1.ClusterSpec{Name: "ossm", Prometheus: &meshv1alpha1.SpokePrometheus{
+				ConfigMap: &meshv1alpha1.PrometheusConfigMap{ObjectReference: meshv1alpha1.ObjectReference{Namespace: ossmNS, Name: "prometheus"}, CredentialsDir: "/etc/creds"}}})
+		})
+		Eventually(func(g Gomega) {
+			kap := getKAP()
+			st := clusterStatus(kap, "ossm")
+			g.Expect(st.Wired).To(BeFalse())
+			g.Expect(st.Reason).To(Equal(controller.ReasonRenderedByAnother))
+			g.Expect(st.Message).To(ContainSubstring("ConfigMap ossm-system/prometheus on cluster ossm is rendered by ServiceMeshControlPlane ossm-system/basic"))
+			g.Expect(st.Message).To(ContainSubstring("userWorkloadMonitoring"))
+			g.Expect(condition(kap, controller.ConditionMetricsWired).Reason).To(Equal(controller.ReasonRenderedByAnother))
+		}).Should(Succeed())
+		untouched := func() {
+			cm := &corev1.ConfigMap{}
+			Expect(spoke.Get(ctx, client.ObjectKeyFromObject(rendered), cm)).To(Succeed())
+			Expect(cm.ResourceVersion).To(Equal(rendered.ResourceVersion))
+			err := spoke.Get(ctx, types.NamespacedName{Namespace: ossmNS, Name: entry}, &corev1.Secret{})
+			Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the receiver credentials were copied there")
+		}
+		untouched()
+
+		updateKAP(func(kap *meshv1alpha1.KialiAuthProxy) {
+			kap.Spec.Clusters = kap.Spec.Clusters[:len(kap.Spec.Clusters)-1]
+		})
+		Eventually(func() string { return condition(getKAP(), controller.ConditionMetricsWired).Reason }).Should(Equal(controller.ReasonMetricsWired))
+		untouched()
+	})
+
+	It("says when a cluster's replicas have no label to tell them apart", func() {
+		p := prometheus(promNS, "k8s")
+		edit := func(f func()) {
+			Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				Expect(spoke.Get(ctx, client.ObjectKeyFromObject(p), p)).To(Succeed())
+				f()
+				return spoke.Update(ctx, p)
+			})).To(Succeed())
+			bump()
+		}
+		rules := func() []any {
+			for _, e := range remoteWriteOf(promNS, "k8s")() {
+				if m, _ := e.(map[string]any); m["name"] == entry {
+					return m["writeRelabelConfigs"].([]any)
+				}
+			}
+			return nil
+		}
+		edit(func() {
+			Expect(unstructured.SetNestedField(p.Object, "", "spec", "replicaExternalLabelName")).To(Succeed())
+		})
+		Eventually(func(g Gomega) {
+			kap := getKAP()
+			st := clusterStatus(kap, "east")
+			g.Expect(st.Wired).To(BeTrue())
+			g.Expect(st.Reason).To(Equal(controller.ReasonNoReplicaLabel))
+			g.Expect(st.Message).To(ContainSubstring("Prometheus monitoring/k8s on cluster east runs 2 replicas"))
+			c := condition(kap, controller.ConditionMetricsWired)
+			g.Expect(c.Reason).To(Equal(controller.ReasonNoReplicaLabel), c.Message)
+			g.Expect(c.Message).To(ContainSubstring("Wired, but east: "))
+			// No replica label, no rule for one.
+			g.Expect(rules()).To(HaveLen(2))
+		}).Should(Succeed())
+		edit(func() { unstructured.RemoveNestedField(p.Object, "spec", "replicaExternalLabelName") })
+		Eventually(func(g Gomega) {
+			kap := getKAP()
+			g.Expect(clusterStatus(kap, "east").Reason).To(BeEmpty())
+			g.Expect(condition(kap, controller.ConditionMetricsWired).Reason).To(Equal(controller.ReasonMetricsWired))
+			g.Expect(rules()).To(HaveLen(4))
+		}).Should(Succeed())
+	})
+
 	It("reports an unreachable cluster on its own, leaving the others and the hub objects alone", func() {
 		bad := strings.Replace(string(kubeconfigFor("north", spokeCfg)), spokeCfg.Host, "https://127.0.0.1:1", 1)
 		Expect(hub.Create(ctx, remoteClusterSecret(hubNS, "north", []byte(bad)))).To(Succeed())
-		kap := getKAP()
-		kap.Spec.Clusters = append(kap.Spec.Clusters, meshv1alpha1.ClusterSpec{
-			Name: "north", Prometheus: &meshv1alpha1.SpokePrometheus{Resource: &meshv1alpha1.ObjectReference{Namespace: promNS, Name: "k8s"}},
+		updateKAP(func(kap *meshv1alpha1.KialiAuthProxy) {
+			kap.Spec.Clusters = append(kap.Spec.Clusters, meshv1alpha1.ClusterSpec{
+				Name: "north", Prometheus: &meshv1alpha1.SpokePrometheus{Resource: &meshv1alpha1.ObjectReference{Namespace: promNS, Name: "k8s"}},
+			})
 		})
-		Expect(hub.Update(ctx, kap)).To(Succeed())
 		Eventually(func(g Gomega) {
 			kap := getKAP()
 			g.Expect(kap.Status.ObservedGeneration).To(Equal(kap.Generation))
@@ -312,15 +480,15 @@ var _ = Describe("Multi-cluster wiring", Ordered, func() {
 	})
 
 	It("takes its entry out of a cluster removed from the spec, leaving the user's config exactly as it was", func() {
-		kap := getKAP()
-		var keep []meshv1alpha1.ClusterSpec
-		for _, c := range kap.Spec.Clusters {
-			if c.Name != "south" {
-				keep = append(keep, c)
+		updateKAP(func(kap *meshv1alpha1.KialiAuthProxy) {
+			var keep []meshv1alpha1.ClusterSpec
+			for _, c := range kap.Spec.Clusters {
+				if c.Name != "south" {
+					keep = append(keep, c)
+				}
 			}
-		}
-		kap.Spec.Clusters = keep
-		Expect(hub.Update(ctx, kap)).To(Succeed())
+			kap.Spec.Clusters = keep
+		})
 		Eventually(configMapData(spoke, plainNS, "prometheus", "prometheus.yml")).Should(Equal(plainBefore))
 		// So are the receiver credentials copied there.
 		Eventually(func() bool {
@@ -348,12 +516,12 @@ var _ = Describe("Multi-cluster wiring", Ordered, func() {
 			return hp.Object["spec"].(map[string]any)
 		}).ShouldNot(HaveKey("enableRemoteWriteReceiver"))
 
-		kap = getKAP()
-		if kap.Annotations == nil {
-			kap.Annotations = map[string]string{}
-		}
-		kap.Annotations[controller.SkipRemoteCleanupAnnotation] = "true"
-		Expect(hub.Update(ctx, kap)).To(Succeed())
+		updateKAP(func(kap *meshv1alpha1.KialiAuthProxy) {
+			if kap.Annotations == nil {
+				kap.Annotations = map[string]string{}
+			}
+			kap.Annotations[controller.SkipRemoteCleanupAnnotation] = "true"
+		})
 		Eventually(func() bool {
 			err := hub.Get(ctx, types.NamespacedName{Namespace: hubNS, Name: "kiali"}, &meshv1alpha1.KialiAuthProxy{})
 			return apierrors.IsNotFound(err)
@@ -387,15 +555,25 @@ func spokeVersions() map[string]string {
 	return out
 }
 
+// updateKAP changes the KialiAuthProxy, again on a conflict: the
+// operator's own status and finalizer writes may race the test's.
+func updateKAP(change func(*meshv1alpha1.KialiAuthProxy)) {
+	Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		kap := getKAP()
+		change(kap)
+		return hub.Update(ctx, kap)
+	})).To(Succeed())
+}
+
 // bump changes the spec so the CR is reconciled now.
 func bump() {
-	kap := getKAP()
-	n := int32(1)
-	if kap.Spec.Proxy.Replicas != nil && *kap.Spec.Proxy.Replicas == 1 {
-		n = 2
-	}
-	kap.Spec.Proxy.Replicas = &n
-	Expect(hub.Update(ctx, kap)).To(Succeed())
+	updateKAP(func(kap *meshv1alpha1.KialiAuthProxy) {
+		n := int32(1)
+		if kap.Spec.Proxy.Replicas != nil && *kap.Spec.Proxy.Replicas == 1 {
+			n = 2
+		}
+		kap.Spec.Proxy.Replicas = &n
+	})
 }
 
 func ptr[T any](v T) *T { return &v }
