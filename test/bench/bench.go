@@ -21,6 +21,7 @@ import (
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
+	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
 
 type bench struct {
@@ -295,18 +296,18 @@ func (b *bench) apiServerProfile(ctx context.Context, on bool, file string, out 
 }
 
 // converged: the status describes the current spec, and the Kiali CR, the
-// exposure and the lock-down are applied. The proxy's availability needs
-// pods, which envtest does not run.
+// exposure and the lock-down are applied. The proxy's availability and the
+// proof of the lock-down need pods, which envtest does not run.
 func converged(kap *meshv1alpha1.KialiAuthProxy) bool {
 	if kap.Status.ObservedGeneration != kap.Generation {
 		return false
 	}
-	for _, t := range []string{controller.ConditionKialiConfigured, controller.ConditionExposed, controller.ConditionMeshLocked} {
+	for _, t := range []string{controller.ConditionKialiConfigured, controller.ConditionExposed} {
 		if !meta.IsStatusConditionTrue(kap.Status.Conditions, t) {
 			return false
 		}
 	}
-	return true
+	return testbed.LockDownApplied(kap)
 }
 
 // applyRendered applies what the operator would for kap, by hand: the

@@ -57,7 +57,7 @@ var _ = Describe("Other writers", func() {
 		for i := 1; i <= edits; i++ {
 			updateKAP(kap, func(kap *meshv1alpha1.KialiAuthProxy) {
 				kap.Spec.Proxy.Replicas = ptr(int32(i%3 + 1))
-				kap.Spec.Proxy.ExtraArgs = []string{fmt.Sprintf("-request-logging-format=edit-%d", i)}
+				kap.Spec.Proxy.ExtraArgs = []string{fmt.Sprintf("-upstream-timeout=%ds", i)}
 			})
 		}
 		last := kap.Generation
@@ -73,11 +73,11 @@ var _ = Describe("Other writers", func() {
 			g.Expect(*d.Spec.Replicas).To(Equal(int32(edits%3 + 1)))
 			var edited []string
 			for _, a := range d.Spec.Template.Spec.Containers[0].Args {
-				if strings.HasPrefix(a, "-request-logging-format=") {
+				if strings.HasPrefix(a, "-upstream-timeout=") {
 					edited = append(edited, a)
 				}
 			}
-			g.Expect(edited).To(Equal([]string{fmt.Sprintf("-request-logging-format=edit-%d", edits)}), "only the last edit's argument")
+			g.Expect(edited).To(Equal([]string{fmt.Sprintf("-upstream-timeout=%ds", edits)}), "only the last edit's argument")
 		}).Should(Succeed())
 	})
 })

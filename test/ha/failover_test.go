@@ -120,9 +120,10 @@ func converged(kap *meshv1alpha1.KialiAuthProxy) func(Gomega) {
 		cur := &meshv1alpha1.KialiAuthProxy{}
 		g.Expect(k.Get(ctx, client.ObjectKeyFromObject(kap), cur)).To(Succeed())
 		g.Expect(cur.Status.ObservedGeneration).To(Equal(cur.Generation))
-		for _, t := range []string{controller.ConditionKialiConfigured, controller.ConditionExposed, controller.ConditionMeshLocked} {
+		for _, t := range []string{controller.ConditionKialiConfigured, controller.ConditionExposed} {
 			g.Expect(meta.IsStatusConditionTrue(cur.Status.Conditions, t)).To(BeTrue(), t)
 		}
+		g.Expect(testbed.LockDownApplied(cur)).To(BeTrue(), "the lock-down is not applied")
 	}
 }
 

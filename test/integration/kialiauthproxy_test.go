@@ -26,6 +26,7 @@ import (
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
+	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
 
 func kialiCR(ns, name string) *unstructured.Unstructured {
@@ -130,10 +131,10 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 				"-openshift-ca=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
 				"-email-domain=*",
 				"-cookie-secret-file=/etc/proxy/session/session_secret",
-				"-cookie-expire=23h0m0s",
-				"-cookie-refresh=1h0m0s",
+				"-cookie-expire=8h0m0s",
 				"-cookie-samesite=lax",
 				"-cookie-secure=true",
+				"-request-logging=true",
 				"-htpasswd-file=/etc/proxy/htpasswd/htpasswd",
 				"-display-htpasswd-form=false",
 				"-tls-cert=/etc/tls/private/tls.crt",
@@ -157,7 +158,7 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			Expect(volumes["htpasswd"].Secret.SecretName).To(Equal("htpasswd"))
 			Expect(volumes["htpasswd"].Secret.Items).To(ConsistOf(corev1.KeyToPath{Key: "auth", Path: "htpasswd"}))
 			Expect(volumes["serving-cert"].Secret.SecretName).To(Equal("kiali-oauth-tls"))
-			Expect(volumes["upstream-ca"].ConfigMap.Name).To(Equal("kiali-cabundle"))
+			Expect(volumes["upstream-ca"].ConfigMap.Name).To(Equal(render.NamesFor(kap).CABundle))
 			expectControlledBy(d, kap)
 		})
 
@@ -176,7 +177,7 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			expectControlledBy(sa, kap)
 
 			cm := &corev1.ConfigMap{}
-			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-cabundle"}, cm)).To(Succeed())
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: render.NamesFor(kap).CABundle}, cm)).To(Succeed())
 			Expect(cm.Annotations).To(HaveKeyWithValue("service.beta.openshift.io/inject-cabundle", "true"))
 			expectControlledBy(cm, kap)
 		})
@@ -193,7 +194,7 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 				"proxy.istio.io/config":   `{ "holdApplicationUntilProxyStarts": true }`,
 				"sidecar.istio.io/inject": "true",
 			}))
-			Expect(deployment["pod_labels"]).To(Equal(map[string]any{"sidecar.istio.io/inject": "true", render.KialiPodLabel: "kiali"}))
+			Expect(deployment["pod_labels"]).To(Equal(map[string]any{"sidecar.istio.io/inject": "true", render.KialiPodLabel: "kiali", render.LabelInstance: "kiali"}))
 			Expect(deployment).To(HaveKeyWithValue("view_only_mode", false))
 			Expect(deployment).To(HaveKeyWithValue("namespace", ns))
 			ext := spec["external_services"].(map[string]any)
@@ -246,6 +247,12 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			for key, v := range np.Spec.Ingress[0].From[0].PodSelector.MatchLabels {
 				Expect(d.Spec.Template.Labels).To(HaveKeyWithValue(key, v))
 			}
+			// Applied; proven once Kiali's pods run in the mesh.
+			Eventually(condition(kap, controller.ConditionMeshLocked)).Should(And(
+				HaveField("Status", metav1.ConditionFalse),
+				HaveField("Reason", controller.ReasonKialiNotRunning),
+			))
+			Expect(testbed.RunMeshPods(ctx, k, kap)).To(Succeed())
 			Eventually(condition(kap, controller.ConditionMeshLocked)).Should(And(
 				HaveField("Status", metav1.ConditionTrue),
 				HaveField("Reason", controller.ReasonLockedDown),
@@ -262,15 +269,15 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			dest := vs.Spec.Http[0].Route[0].Destination
 			Expect(dest.Host).To(Equal("kiali-oauth." + ns + ".svc.cluster.local"))
 			Expect(dest.Port.Number).To(BeEquivalentTo(3080))
-			Expect(vs.Spec.Tls).To(HaveLen(1))
-			Expect(vs.Spec.Tls[0].Match[0].Port).To(BeEquivalentTo(443))
-			Expect(vs.Spec.Tls[0].Match[0].SniHosts).To(Equal([]string{"kiali.mesh.apps.north.example.com"}))
+			// No passthrough to the service CA's certificate, which no browser
+			// accepts for the host.
+			Expect(vs.Spec.Tls).To(BeEmpty())
 			expectControlledBy(vs, kap)
 		})
 
 		It("never writes or clears the CA bundle the service CA operator injects", func() {
 			cm := &corev1.ConfigMap{}
-			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-cabundle"}, cm)).To(Succeed())
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: render.NamesFor(kap).CABundle}, cm)).To(Succeed())
 			// What OpenShift's service CA operator does.
 			cm.Data = map[string]string{render.CABundleKey: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}
 			Expect(k.Update(ctx, cm, client.FieldOwner("service-ca-operator"))).To(Succeed())
@@ -319,7 +326,7 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 				Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-oauth"}, o)).To(Succeed())
 			}
 			objs = append(objs, &corev1.ConfigMap{}, &corev1.Secret{}, &istionetworking.VirtualService{}, kialiCR(ns, "kiali"))
-			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-cabundle"}, objs[3])).To(Succeed())
+			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: render.NamesFor(kap).CABundle}, objs[3])).To(Succeed())
 			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-proxy"}, objs[4])).To(Succeed())
 			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-mesh"}, objs[5])).To(Succeed())
 			Expect(k.Get(ctx, key(objs[6]), objs[6])).To(Succeed())
@@ -496,6 +503,8 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			ns := newNamespace()
 			createHtpasswd(ns)
 			kap := reference(ns)
+			kap.Spec.Exposure.VirtualService.Passthrough = &meshv1alpha1.PassthroughSpec{
+				CertificateSecret: meshv1alpha1.SecretReference{Name: "kiali-host-cert"}}
 			Expect(k.Create(ctx, kap)).To(Succeed())
 			Eventually(func(g Gomega) {
 				vs := &istionetworking.VirtualService{}
@@ -505,6 +514,7 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 
 			updateKAP(kap, func(kap *meshv1alpha1.KialiAuthProxy) {
 				kap.Spec.Proxy.TLS = &meshv1alpha1.ProxyTLSSpec{Enabled: ptr.To(false)}
+				kap.Spec.Exposure.VirtualService.Passthrough = nil
 			})
 			Eventually(func(g Gomega) {
 				svc := &corev1.Service{}
@@ -649,9 +659,17 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			Entry("a pod annotation that is not an annotation name", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Kiali.PodAnnotations = map[string]string{"my team": "a"}
 			}, "spec.kiali.podAnnotations keys must be annotation names such as example.com/team"),
-			Entry("a cookie refresh not shorter than the expiry", func(k *meshv1alpha1.KialiAuthProxy) {
-				k.Spec.Proxy.Cookie = &meshv1alpha1.CookieSpec{Expire: &metav1.Duration{Duration: 3600e9}, Refresh: &metav1.Duration{Duration: 7200e9}}
-			}, "spec.proxy.cookie.refresh must be shorter than spec.proxy.cookie.expire (defaults: refresh 1h, expire 23h)"),
+			Entry("a cookie refresh with the OpenShift provider", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Proxy.Cookie = &meshv1alpha1.CookieSpec{Expire: &metav1.Duration{Duration: 7200e9}, Refresh: &metav1.Duration{Duration: 3600e9}}
+			}, "spec.proxy.cookie.refresh is not supported with the OpenShift provider: oauth-proxy validates the session's token again by sending it as an access_token query parameter, which the OpenShift API server does not accept, so every session would end at its first refresh; remove it and bound sessions with spec.proxy.cookie.expire"),
+			Entry("a passthrough without the HTTPS listener", func(k *meshv1alpha1.KialiAuthProxy) {
+				off := false
+				k.Spec.Proxy.TLS = &meshv1alpha1.ProxyTLSSpec{Enabled: &off}
+				k.Spec.Exposure.VirtualService.Passthrough = &meshv1alpha1.PassthroughSpec{CertificateSecret: meshv1alpha1.SecretReference{Name: "host-cert"}}
+			}, "spec.exposure.virtualService.passthrough needs the proxy's HTTPS listener: remove spec.proxy.tls.enabled: false"),
+			Entry("a pod annotation faking the sidecar's injection", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Kiali.PodAnnotations = map[string]string{"sidecar.istio.io/status": "{}"}
+			}, "spec.kiali.podAnnotations must not set sidecar.istio.io/status or ambient.istio.io/*: Istio's injector skips a pod that already carries the status, and both would claim a mesh membership the pod does not have"),
 			Entry("a SubjectAccessReview without a verb", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Proxy.SubjectAccessReviews = []meshv1alpha1.SubjectAccessReview{{Resource: "pods"}}
 			}, "spec.proxy.subjectAccessReviews[0].verb: Invalid value: \"\": spec.proxy.subjectAccessReviews[0].verb in body should be at least 1 chars long"),
@@ -673,13 +691,13 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 				"spec.proxy.image must be an image reference such as quay.io/openshift/origin-oauth-proxy:4.18 or registry/name@sha256:<digest>"),
 			Entry("an extra argument overriding a managed flag", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Proxy.ExtraArgs = []string{"-skip-provider-button", "--upstream=http://elsewhere:8080"}
-			}, "spec.proxy.extraArgs: Invalid value: spec.proxy.extraArgs must not set a flag the operator manages: use the matching spec.proxy field"),
+			}, "spec.proxy.extraArgs must not set -skip-provider-button: the operator skips the sign-in page when OpenShift login is the only way in, that is without spec.proxy.htpasswd"),
 			Entry("an extra argument bypassing authentication", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Proxy.ExtraArgs = []string{"-skip-auth-regex=.*"}
-			}, "spec.proxy.extraArgs must not weaken or bypass authentication (-skip-auth-regex, -bypass-auth-*, -skip-auth-preflight, -ssl-insecure-skip-verify, -openshift-delegate-urls, -openshift-review-url, -openshift-group, -pass-access-token, -pass-user-bearer-token, -cookie-httponly, -basic-auth-password, -client-*, -debug-address)"),
+			}, meshv1alpha1.ExtraArgsRules()[0].Message),
 			Entry("an extra argument skipping TLS verification", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Proxy.ExtraArgs = []string{"--ssl-insecure-skip-verify=true"}
-			}, "spec.proxy.extraArgs must not weaken or bypass authentication (-skip-auth-regex, -bypass-auth-*, -skip-auth-preflight, -ssl-insecure-skip-verify, -openshift-delegate-urls, -openshift-review-url, -openshift-group, -pass-access-token, -pass-user-bearer-token, -cookie-httponly, -basic-auth-password, -client-*, -debug-address)"),
+			}, meshv1alpha1.ExtraArgsRules()[0].Message),
 			Entry("a pod annotation letting traffic around the sidecar", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Kiali.PodAnnotations = map[string]string{"traffic.sidecar.istio.io/excludeInboundPorts": "20001"}
 			}, "spec.kiali.podAnnotations must not set traffic.sidecar.istio.io/*, status.sidecar.istio.io/* or sidecar.istio.io/interceptionMode: they would let traffic reach Kiali around its sidecar"),
@@ -701,9 +719,9 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			Entry("an htpasswd Secret and users at once", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Proxy.Htpasswd.Users = []meshv1alpha1.HtpasswdUser{{Name: "admin", PasswordSecret: meshv1alpha1.SecretKeyReference{Name: "pw"}}}
 			}, "spec.proxy.htpasswd needs exactly one of name (an htpasswd Secret) or users"),
-			Entry("a cookie refresh longer than the default expiry", func(k *meshv1alpha1.KialiAuthProxy) {
+			Entry("a cookie refresh alone", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Proxy.Cookie = &meshv1alpha1.CookieSpec{Refresh: &metav1.Duration{Duration: 48 * 3600e9}}
-			}, "spec.proxy.cookie.refresh must be shorter than spec.proxy.cookie.expire (defaults: refresh 1h, expire 23h)"),
+			}, "spec.proxy.cookie.refresh is not supported with the OpenShift provider: oauth-proxy validates the session's token again by sending it as an access_token query parameter, which the OpenShift API server does not accept, so every session would end at its first refresh; remove it and bound sessions with spec.proxy.cookie.expire"),
 			Entry("a trust domain that is not a DNS name", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.MeshSecurity = &meshv1alpha1.MeshSecuritySpec{TrustDomain: "Cluster Local"}
 			}, "spec.meshSecurity.trustDomain must be a lowercase DNS name such as cluster.local"),

@@ -23,6 +23,7 @@ import (
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
+	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
 
 // syncBuffer collects the operator's log for the secret-hygiene check.
@@ -141,6 +142,7 @@ func securitySpecs() {
 			createHtpasswd(ns)
 			kap := reference(ns)
 			Expect(k.Create(ctx, kap)).To(Succeed())
+			Expect(testbed.RunMeshPods(ctx, k, kap)).To(Succeed())
 			Eventually(condition(kap, controller.ConditionMeshLocked)).Should(HaveField("Status", metav1.ConditionTrue))
 
 			updateKAP(kap, func(kap *meshv1alpha1.KialiAuthProxy) {
