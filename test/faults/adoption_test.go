@@ -16,12 +16,17 @@ import (
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
+	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
 
 // handMade applies testdata/hand-made.yaml with kubectl (client-side, as a
 // hand-made setup is) into ns, its Deployment selecting pods by selector,
-// and returns the objects as stored.
-func handMade(ns string, selector map[string]string) []client.Object {
+// and returns the objects as stored. Next to them are the ConfigMaps of
+// the hand-made Kiali CR's instance "kiali" in the layout, as the Kiali
+// operator, the service CA operator and the user write them; they are
+// returned apart, as stored: kiali-cabundle is the Kiali operator's own CA
+// bundle up to roles v2.17, and the user's extra CAs from v2.21.
+func handMade(ns string, selector map[string]string, layout testbed.KialiLayout) (objs []client.Object, kialiCABundles []client.Object) {
 	raw, err := os.ReadFile(filepath.Join("testdata", "hand-made.yaml"))
 	Expect(err).NotTo(HaveOccurred())
 	var sel []string
@@ -32,7 +37,7 @@ func handMade(ns string, selector map[string]string) []client.Object {
 	manifest = strings.ReplaceAll(manifest, "SELECTOR", "{"+strings.Join(sel, ", ")+"}")
 	kubectl(manifest, "apply", "-f", "-")
 
-	objs := []client.Object{
+	objs = []client.Object{
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "htpasswd"}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "kiali-proxy"}},
 		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "kiali-oauth"}},
@@ -47,7 +52,32 @@ func handMade(ns string, selector map[string]string) []client.Object {
 	for _, o := range objs {
 		Expect(k.Get(ctx, client.ObjectKey{Namespace: ns, Name: o.GetName()}, o)).To(Succeed())
 	}
-	return objs
+
+	own, err := testbed.WriteKialiCABundle(ctx, k, layout, kiali, "kiali")
+	Expect(err).NotTo(HaveOccurred())
+	kialiCABundles = append(kialiCABundles, own)
+	if name := layout.UserCABundle("kiali"); name != "" {
+		key := client.ObjectKey{Namespace: ns, Name: name}
+		Expect(testbed.AddUserCA(ctx, k, key)).To(Succeed())
+		user := &corev1.ConfigMap{}
+		Expect(k.Get(ctx, key, user)).To(Succeed())
+		kialiCABundles = append(kialiCABundles, user)
+	}
+	return objs, kialiCABundles
+}
+
+// neverTaken checks that the ConfigMaps of the Kiali instance are as their
+// writers left them: not written, not owned, not labelled by the operator.
+func neverTaken(g Gomega, kap *meshv1alpha1.KialiAuthProxy, kialiCABundles []client.Object) {
+	unchanged(g, kialiCABundles)
+	for _, o := range kialiCABundles {
+		cur := &corev1.ConfigMap{}
+		g.Expect(k.Get(ctx, client.ObjectKeyFromObject(o), cur)).To(Succeed())
+		for _, ref := range cur.OwnerReferences {
+			g.Expect(ref.UID).NotTo(Equal(kap.UID), "ConfigMap %s is owned by the KialiAuthProxy", cur.Name)
+		}
+		g.Expect(cur.Labels).NotTo(HaveKey(render.LabelManagedBy), "ConfigMap %s", cur.Name)
+	}
 }
 
 // unchanged checks that nothing wrote to the objects.
@@ -60,91 +90,18 @@ func unchanged(g Gomega, objs []client.Object) {
 }
 
 var _ = Describe("A hand-made setup in the way", func() {
-	It("is refused by default: nothing is applied, and each object is named with the way out", func() {
-		ns := newNamespace()
-		objs := handMade(ns, map[string]string{"app": "kiali-oauth"})
-		kap := reference(ns)
-		Expect(k.Create(ctx, kap)).To(Succeed())
-
-		Eventually(condition(kap, controller.ConditionDegraded)).Should(And(
-			HaveField("Status", metav1.ConditionTrue),
-			HaveField("Reason", controller.ReasonAdoptionRequired),
-			HaveField("Message", And(
-				ContainSubstring("Deployment "+ns+"/kiali-oauth"),
-				ContainSubstring("Service "+ns+"/kiali-oauth"),
-				ContainSubstring("ServiceAccount "+ns+"/kiali-oauth"),
-				ContainSubstring("Secret "+ns+"/kiali-proxy (the session secret)"),
-				ContainSubstring("VirtualService "+ns+"/kiali-mesh"),
-				ContainSubstring("Kiali "+ns+"/kiali"),
-				ContainSubstring("spec.adoption: Adopt"),
-			)),
-		))
-		Expect(condition(kap, controller.ConditionReady)(Default)).To(HaveField("Reason", controller.ReasonAdoptionRequired))
-		for _, t := range []string{controller.ConditionKialiConfigured, controller.ConditionExposed, controller.ConditionMeshLocked} {
-			Expect(condition(kap, t)(Default)).To(And(
-				HaveField("Status", metav1.ConditionFalse), HaveField("Reason", controller.ReasonAdoptionRequired)), t)
-		}
-		// Not a single write, and nothing of its own beside them: half an
-		// authentication setup would be worse than the hand-made one.
-		Consistently(func(g Gomega) {
-			unchanged(g, objs)
-			g.Expect(owned(g, kap)).To(BeEmpty())
-		}).Should(Succeed())
-	})
-
-	It("is taken over with spec.adoption: Adopt, keeping the session secret and the htpasswd file as they are", func() {
-		ns := newNamespace()
-		kap := reference(ns)
-		objs := handMade(ns, render.ProxySelector(kap))
-		htpasswd, session := objs[0].(*corev1.Secret), objs[1].(*corev1.Secret)
-		before := map[string]client.Object{}
-		for _, o := range objs {
-			before[o.GetObjectKind().GroupVersionKind().Kind+"/"+o.GetName()] = o
-		}
-		kap.Spec.Adoption = meshv1alpha1.AdoptionAdopt
-		Expect(k.Create(ctx, kap)).To(Succeed())
-		Eventually(converged(kap)).Should(Succeed())
-		Expect(k.Get(ctx, client.ObjectKeyFromObject(kap), kap)).To(Succeed())
-
-		// Same objects (no delete and create), now controlled by the
-		// KialiAuthProxy.
-		for _, o := range objs[2:] {
-			cur := o.DeepCopyObject().(client.Object)
-			Expect(k.Get(ctx, client.ObjectKeyFromObject(o), cur)).To(Succeed())
-			Expect(cur.GetUID()).To(Equal(o.GetUID()), "%T %s was replaced", o, o.GetName())
-			owner := metav1.GetControllerOf(cur)
-			Expect(owner).NotTo(BeNil(), "%T %s was not adopted", o, o.GetName())
-			Expect(owner.UID).To(Equal(kap.UID))
-		}
-		// The Deployment is the rendered one: the hand-made container and
-		// volume are gone, not left beside the operator's.
-		d := proxyDeployment(Default, kap)
-		Expect(d.Spec.Template.Spec.Containers).To(HaveLen(1))
-		Expect(d.Spec.Template.Spec.Containers[0].Name).To(Equal(render.ProxyContainerName))
-		for _, v := range d.Spec.Template.Spec.Volumes {
-			Expect(v.Name).NotTo(Equal("htpasswd-handmade"))
-		}
-		Expect(d.Spec.Template.Spec.Volumes).To(ContainElement(HaveField("Secret.SecretName", "kiali-proxy")))
-		// The hand-made Kiali CR keeps the settings the operator does not
-		// render, and gets the ones it does.
-		kiali := unstructuredObject("kiali.io/v1alpha1/Kiali")
-		Expect(k.Get(ctx, client.ObjectKey{Namespace: ns, Name: "kiali"}, kiali)).To(Succeed())
-		Expect(kiali.Object).To(HaveKeyWithValue("spec", HaveKeyWithValue("deployment", HaveKeyWithValue("logger", HaveKeyWithValue("log_level", "debug")))))
-		Expect(kiali.Object).To(HaveKeyWithValue("spec", HaveKeyWithValue("auth", HaveKeyWithValue("strategy", "anonymous"))))
-
-		// The Secrets are the user's: never written, never owned.
-		Consistently(func(g Gomega) { unchanged(g, []client.Object{htpasswd, session}) }).Should(Succeed())
-		for _, s := range []*corev1.Secret{htpasswd, session} {
-			cur := &corev1.Secret{}
-			Expect(k.Get(ctx, client.ObjectKeyFromObject(s), cur)).To(Succeed())
-			Expect(cur.OwnerReferences).To(BeEmpty())
-			Expect(cur.Data).To(Equal(s.Data))
-		}
-	})
+	for _, layout := range testbed.KialiLayouts {
+		It("is refused by default: nothing is applied, and each object is named with the way out (next to "+layout.Name+")", func() {
+			refusedByDefault(layout)
+		})
+		It("is taken over with spec.adoption: Adopt, keeping the session secret and the htpasswd file as they are (next to "+layout.Name+")", func() {
+			adopted(layout)
+		})
+	}
 
 	It("refuses even with Adopt when the hand-made Deployment selects its pods differently, and proceeds once it is deleted", func() {
 		ns := newNamespace()
-		objs := handMade(ns, map[string]string{"app": "kiali-oauth"})
+		objs, _ := handMade(ns, map[string]string{"app": "kiali-oauth"}, testbed.KialiLayouts[0])
 		kap := reference(ns)
 		kap.Spec.Adoption = meshv1alpha1.AdoptionAdopt
 		Expect(k.Create(ctx, kap)).To(Succeed())
@@ -185,3 +142,107 @@ var _ = Describe("A hand-made setup in the way", func() {
 		}).Should(Succeed())
 	})
 })
+
+// refusedByDefault: with spec.adoption left at Refuse, nothing is applied
+// beside a hand-made setup, and the message names each object in the way,
+// and none of the Kiali instance's ConfigMaps, which are never in the way.
+func refusedByDefault(layout testbed.KialiLayout) {
+	ns := newNamespace()
+	objs, kialiCABundles := handMade(ns, map[string]string{"app": "kiali-oauth"}, layout)
+	kap := reference(ns)
+	Expect(k.Create(ctx, kap)).To(Succeed())
+
+	Eventually(condition(kap, controller.ConditionDegraded)).Should(And(
+		HaveField("Status", metav1.ConditionTrue),
+		HaveField("Reason", controller.ReasonAdoptionRequired),
+		HaveField("Message", And(
+			ContainSubstring("Deployment "+ns+"/kiali-oauth"),
+			ContainSubstring("Service "+ns+"/kiali-oauth"),
+			ContainSubstring("ServiceAccount "+ns+"/kiali-oauth"),
+			ContainSubstring("Secret "+ns+"/kiali-proxy (the session secret)"),
+			ContainSubstring("VirtualService "+ns+"/kiali-mesh"),
+			ContainSubstring("Kiali "+ns+"/kiali"),
+			ContainSubstring("spec.adoption: Adopt"),
+			Not(ContainSubstring("ConfigMap")),
+		)),
+	))
+	Expect(condition(kap, controller.ConditionReady)(Default)).To(HaveField("Reason", controller.ReasonAdoptionRequired))
+	for _, t := range []string{controller.ConditionKialiConfigured, controller.ConditionExposed, controller.ConditionMeshLocked} {
+		Expect(condition(kap, t)(Default)).To(And(
+			HaveField("Status", metav1.ConditionFalse), HaveField("Reason", controller.ReasonAdoptionRequired)), t)
+	}
+	// Not a single write, and nothing of its own beside them: half an
+	// authentication setup would be worse than the hand-made one.
+	Consistently(func(g Gomega) {
+		unchanged(g, objs)
+		neverTaken(g, kap, kialiCABundles)
+		g.Expect(owned(g, kap)).To(BeEmpty())
+	}).Should(Succeed())
+}
+
+// adopted: with spec.adoption: Adopt, the hand-made objects are taken over
+// in place, and the Kiali instance's ConfigMaps are left alone.
+func adopted(layout testbed.KialiLayout) {
+	ns := newNamespace()
+	kap := reference(ns)
+	objs, kialiCABundles := handMade(ns, render.ProxySelector(kap), layout)
+	htpasswd, session := objs[0].(*corev1.Secret), objs[1].(*corev1.Secret)
+	before := map[string]client.Object{}
+	for _, o := range objs {
+		before[o.GetObjectKind().GroupVersionKind().Kind+"/"+o.GetName()] = o
+	}
+	kap.Spec.Adoption = meshv1alpha1.AdoptionAdopt
+	Expect(k.Create(ctx, kap)).To(Succeed())
+	Eventually(converged(kap)).Should(Succeed())
+	Expect(k.Get(ctx, client.ObjectKeyFromObject(kap), kap)).To(Succeed())
+
+	// Same objects (no delete and create), now controlled by the
+	// KialiAuthProxy.
+	for _, o := range objs[2:] {
+		cur := o.DeepCopyObject().(client.Object)
+		Expect(k.Get(ctx, client.ObjectKeyFromObject(o), cur)).To(Succeed())
+		Expect(cur.GetUID()).To(Equal(o.GetUID()), "%T %s was replaced", o, o.GetName())
+		owner := metav1.GetControllerOf(cur)
+		Expect(owner).NotTo(BeNil(), "%T %s was not adopted", o, o.GetName())
+		Expect(owner.UID).To(Equal(kap.UID))
+	}
+	// The Deployment is the rendered one: the hand-made container and
+	// volume are gone, not left beside the operator's.
+	d := proxyDeployment(Default, kap)
+	Expect(d.Spec.Template.Spec.Containers).To(HaveLen(1))
+	Expect(d.Spec.Template.Spec.Containers[0].Name).To(Equal(render.ProxyContainerName))
+	for _, v := range d.Spec.Template.Spec.Volumes {
+		Expect(v.Name).NotTo(Equal("htpasswd-handmade"))
+	}
+	Expect(d.Spec.Template.Spec.Volumes).To(ContainElement(HaveField("Secret.SecretName", "kiali-proxy")))
+	// The hand-made Kiali CR keeps the settings the operator does not
+	// render, and gets the ones it does.
+	kiali := unstructuredObject("kiali.io/v1alpha1/Kiali")
+	Expect(k.Get(ctx, client.ObjectKey{Namespace: ns, Name: "kiali"}, kiali)).To(Succeed())
+	Expect(kiali.Object).To(HaveKeyWithValue("spec", HaveKeyWithValue("deployment", HaveKeyWithValue("logger", HaveKeyWithValue("log_level", "debug")))))
+	Expect(kiali.Object).To(HaveKeyWithValue("spec", HaveKeyWithValue("auth", HaveKeyWithValue("strategy", "anonymous"))))
+
+	// The Secrets are the user's: never written, never owned.
+	Consistently(func(g Gomega) { unchanged(g, []client.Object{htpasswd, session}) }).Should(Succeed())
+	for _, s := range []*corev1.Secret{htpasswd, session} {
+		cur := &corev1.Secret{}
+		Expect(k.Get(ctx, client.ObjectKeyFromObject(s), cur)).To(Succeed())
+		Expect(cur.OwnerReferences).To(BeEmpty())
+		Expect(cur.Data).To(Equal(s.Data))
+	}
+
+	// The Kiali instance's ConfigMaps stay its own: the proxy reads a
+	// CA bundle of its own instead.
+	Consistently(func(g Gomega) { neverTaken(g, kap, kialiCABundles) }).Should(Succeed())
+	names := render.NamesFor(kap)
+	var mounted []string
+	for _, v := range d.Spec.Template.Spec.Volumes {
+		if v.ConfigMap != nil {
+			mounted = append(mounted, v.ConfigMap.Name)
+		}
+	}
+	Expect(mounted).To(ConsistOf(names.CABundle))
+	own := &corev1.ConfigMap{}
+	Expect(k.Get(ctx, client.ObjectKey{Namespace: ns, Name: names.CABundle}, own)).To(Succeed())
+	Expect(metav1.GetControllerOf(own)).To(HaveField("UID", kap.UID))
+}

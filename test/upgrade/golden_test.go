@@ -1,20 +1,20 @@
-// Package upgrade checks that what the previous release left in a cluster
-// becomes what this one renders without downtime: objects are changed in
-// place, the proxy rolls with maxUnavailable 0, and nothing is deleted and
-// created again (a new Service would lose its IP; a new session secret
-// would log every user out).
 package upgrade
 
 import (
-	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
@@ -22,104 +22,160 @@ import (
 	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
 
-var update = flag.Bool("update", false, "write the snapshot of the previous release from the current code (only when a release is cut)")
+var update = flag.Bool("update", false, "rewrite testdata/"+previous+" from the current code (only when that release is cut)")
 
 const (
 	// previous is the release whose objects testdata holds.
 	previous = "v0.1.0"
-	// previousImage is the default proxy image that release rendered.
-	previousImage = "registry.example.com/oauth-proxy:0.1.0"
-	namespace     = "kiali"
-	// sessionValue is the session secret that release generated.
+	// namespace is where the reference setup lives.
+	namespace = "kiali"
+	// sessionValue stands for the session secret the release generated: 32
+	// characters from [A-Za-z0-9], as the operator generates them.
 	sessionValue = "Prev10usRe1easeSess10nSecret32ch"
+	// htpasswdValue is the user's htpasswd file the reference setup names.
+	htpasswdValue = "admin:$2y$05$J9z6Zt2n7m3nq9wCw0C3UuKq1p6v1oQb8M4WmJ0zq5m0a8s4GkY1K\n"
 )
 
-var goldenFile = filepath.Join("testdata", previous, "objects.yaml")
+var snapshotDir = filepath.Join("testdata", previous)
 
-// referenceKAP is the reference KialiAuthProxy (config/samples).
-func referenceKAP(t fataler) *meshv1alpha1.KialiAuthProxy {
+// referenceKAP is the reference KialiAuthProxy of config/samples.
+func referenceKAP() (*meshv1alpha1.KialiAuthProxy, error) {
 	raw, err := os.ReadFile(filepath.Join(testbed.Root(), "config", "samples", "mesh_v1alpha1_kialiauthproxy.yaml"))
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	kap := &meshv1alpha1.KialiAuthProxy{}
 	if err := yaml.UnmarshalStrict(raw, kap); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	kap.Namespace = namespace
-	return kap
+	return kap, nil
 }
 
-// rendered is what the current code renders for the reference setup, with
-// the inputs the controller passes it, and the session secret.
-func rendered(t fataler, proxyImage string) []*unstructured.Unstructured {
-	kap := referenceKAP(t)
-	n := render.NamesFor(kap)
+// renderReference is every object the current code makes for the reference
+// setup: what render.Render returns for the inputs the controller resolves
+// (its generated session secret, the user's htpasswd Secret), and that
+// session secret. proxyImage is the operator's default image.
+func renderReference(proxyImage string) ([]*unstructured.Unstructured, error) {
+	kap, err := referenceKAP()
+	if err != nil {
+		return nil, err
+	}
+	d := kap.WithDefaults(proxyImage)
+	names := render.NamesFor(d)
+	session := render.SecretKey{Name: names.SessionSecret, Key: meshv1alpha1.DefaultSessionSecretKey}
+	htpasswd := render.SecretKey{Name: d.Spec.Proxy.Htpasswd.Name, Key: d.Spec.Proxy.Htpasswd.Key}
 	in := render.Inputs{
 		ProxyImage:     proxyImage,
-		SessionSecret:  render.SecretKey{Name: n.SessionSecret, Key: meshv1alpha1.DefaultSessionSecretKey},
-		Htpasswd:       &render.SecretKey{Name: "htpasswd", Key: "auth"},
-		InputsChecksum: "0123456789abcdef",
+		SessionSecret:  session,
+		Htpasswd:       &htpasswd,
+		InputsChecksum: inputsChecksum(session, htpasswd),
 	}
-	var out []*unstructured.Unstructured
-	for _, obj := range render.Render(kap, in) {
-		u, err := render.ToUnstructured(obj)
+	objs := append(render.Render(kap, in), &corev1.Secret{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      names.SessionSecret,
+			Namespace: names.Namespace,
+			Labels:    render.Labels(kap, render.ComponentSessionSecret),
+		},
+		Type:      corev1.SecretTypeOpaque,
+		Immutable: ptr.To(true),
+		Data:      map[string][]byte{session.Key: []byte(sessionValue)},
+	})
+	out := make([]*unstructured.Unstructured, 0, len(objs))
+	for _, o := range objs {
+		u, err := render.ToUnstructured(o)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		out = append(out, u)
 	}
-	secret := &corev1.Secret{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
-		ObjectMeta: metav1.ObjectMeta{Name: n.SessionSecret, Namespace: namespace, Labels: render.Labels(kap, render.ComponentSessionSecret)},
-		Type:       corev1.SecretTypeOpaque,
-		Immutable:  ptr(true),
-		Data:       map[string][]byte{meshv1alpha1.DefaultSessionSecretKey: []byte(sessionValue)},
-	}
-	u, err := render.ToUnstructured(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return append(out, u)
+	return out, nil
 }
 
-// previousObjects loads the previous release's objects; with -update it
-// first writes them from the current code.
-func previousObjects(t fataler) []*unstructured.Unstructured {
-	if *update {
-		var b bytes.Buffer
-		for _, u := range rendered(t, previousImage) {
-			raw, err := yaml.Marshal(u.Object)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b.WriteString("---\n")
-			b.Write(raw)
-		}
-		if err := os.WriteFile(goldenFile, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	raw, err := os.ReadFile(goldenFile)
+// inputsChecksum is the proxy pod template's checksum of the secrets it
+// reads, computed as the controller does (resolveInputs), so the snapshot
+// holds the value the release wrote for these secrets.
+func inputsChecksum(session, htpasswd render.SecretKey) string {
+	sum := sha256.New()
+	fmt.Fprintf(sum, "session %s/%s\n", session.Name, session.Key)
+	sum.Write([]byte(sessionValue))
+	fmt.Fprintf(sum, "\nhtpasswd %s/%s\n", htpasswd.Name, htpasswd.Key)
+	sum.Write([]byte(htpasswdValue))
+	return "sha256:" + hex.EncodeToString(sum.Sum(nil))[:32]
+}
+
+func isSessionSecret(u *unstructured.Unstructured) bool {
+	return u.GetKind() == "Secret" && u.GetLabels()[render.LabelComponent] == render.ComponentSessionSecret
+}
+
+var writeOnce = sync.OnceValue(func() error {
+	objs, err := renderReference(meshv1alpha1.DefaultProxyImage)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
-	var out []*unstructured.Unstructured
-	for _, doc := range strings.Split(string(raw), "---\n") {
-		if strings.TrimSpace(doc) == "" {
-			continue
+	return writeSnapshot(objs)
+})
+
+// previousObjects are the previous release's objects, without owner
+// references (they need the owner's UID). With -update the snapshot is
+// first written from the current code, with the default image it ships.
+func previousObjects() ([]*unstructured.Unstructured, error) {
+	if *update {
+		if err := writeOnce(); err != nil {
+			return nil, err
+		}
+	}
+	return loadSnapshot()
+}
+
+// writeSnapshot replaces the snapshot's YAML files with one per object.
+func writeSnapshot(objs []*unstructured.Unstructured) error {
+	if err := os.MkdirAll(snapshotDir, 0o755); err != nil {
+		return err
+	}
+	stale, err := filepath.Glob(filepath.Join(snapshotDir, "*.yaml"))
+	if err != nil {
+		return err
+	}
+	for _, f := range stale {
+		if err := os.Remove(f); err != nil {
+			return err
+		}
+	}
+	for _, u := range objs {
+		raw, err := yaml.Marshal(u.Object)
+		if err != nil {
+			return err
+		}
+		file := strings.ToLower(u.GetKind()) + "-" + u.GetName() + ".yaml"
+		if err := os.WriteFile(filepath.Join(snapshotDir, file), raw, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func loadSnapshot() ([]*unstructured.Unstructured, error) {
+	files, err := filepath.Glob(filepath.Join(snapshotDir, "*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no objects in %s", snapshotDir)
+	}
+	sort.Strings(files)
+	out := make([]*unstructured.Unstructured, 0, len(files))
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
 		}
 		u := &unstructured.Unstructured{}
-		if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
-			t.Fatal(err)
+		if err := yaml.UnmarshalStrict(raw, &u.Object); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
 		}
 		out = append(out, u)
 	}
-	return out
+	return out, nil
 }
-
-// fataler is what the loaders need of a test: a plain test or a ginkgo
-// spec.
-type fataler interface{ Fatal(args ...any) }
-
-func ptr[T any](v T) *T { return &v }
