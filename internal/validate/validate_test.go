@@ -112,3 +112,39 @@ func TestCookieRefreshRefusedOnlyWhenSetOrChanged(t *testing.T) {
 		}
 	}
 }
+
+// A passthrough is fine with the listener's default, with or without any
+// spec.proxy at all; only a listener turned off refuses it.
+func TestPassthroughNeedsOnlyTheListener(t *testing.T) {
+	withPassthrough := func(proxy map[string]any) map[string]any {
+		obj := sample(t)
+		spec := obj["spec"].(map[string]any)
+		spec["exposure"].(map[string]any)["virtualService"].(map[string]any)["passthrough"] = map[string]any{
+			"certificateSecret": map[string]any{"name": "host-cert"}}
+		if proxy == nil {
+			delete(spec, "proxy")
+		} else {
+			spec["proxy"] = proxy
+		}
+		return obj
+	}
+	const refused = "spec.exposure.virtualService.passthrough needs the proxy's HTTPS listener"
+	for name, tc := range map[string]struct {
+		proxy   map[string]any
+		refused bool
+	}{
+		"no spec.proxy":      {nil, false},
+		"no tls":             {map[string]any{}, false},
+		"the listener on":    {map[string]any{"tls": map[string]any{"enabled": true}}, false},
+		"the listener off":   {map[string]any{"tls": map[string]any{"enabled": false}}, true},
+		"tls without enable": {map[string]any{"tls": map[string]any{}}, false},
+	} {
+		errs, err := Object(context.Background(), withPassthrough(tc.proxy))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(fmt.Sprint(errs), refused); got != tc.refused || (!tc.refused && len(errs) > 0) {
+			t.Errorf("%s: errors %v, want refused %v", name, errs, tc.refused)
+		}
+	}
+}
