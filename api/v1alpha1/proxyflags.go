@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	"regexp"
 	"strings"
 )
 
@@ -161,17 +162,16 @@ func ExtraArgsRules() []ExtraArgsRule {
 			durationFlags = append(durationFlags, f.Name)
 		}
 	}
-	var allowed, described []string
+	allowed := allowedFormPatterns(boolFlags, durationFlags)
+	var described []string
 	if len(boolFlags) > 0 {
-		allowed = append(allowed, "("+strings.Join(boolFlags, "|")+")(=(true|false))?")
 		described = append(described, dashed(boolFlags, ",")+" (as -name, -name=true or -name=false)")
 	}
 	if len(durationFlags) > 0 {
-		allowed = append(allowed, "("+strings.Join(durationFlags, "|")+")="+DurationValuePattern)
 		described = append(described, dashed(durationFlags, ",")+" (as -name=<duration>, such as -"+durationFlags[len(durationFlags)-1]+"=2m)")
 	}
 	rules := []ExtraArgsRule{{
-		Rule:    "self.matches('^--?(" + strings.Join(allowed, "|") + ")$')",
+		Rule:    "self.matches('" + extraArgPattern(allowed) + "')",
 		Message: "spec.proxy.extraArgs may only set " + strings.Join(described, ", ") + ": the operator manages the other oauth-proxy flags, or they can weaken authentication",
 	}}
 	if len(durationFlags) > 0 {
@@ -196,6 +196,43 @@ func ExtraArgsRules() []ExtraArgsRule {
 		})
 	}
 	return rules
+}
+
+// allowedFormPatterns are the RE2 alternatives of the allowed flags' forms.
+func allowedFormPatterns(boolFlags, durationFlags []string) []string {
+	var forms []string
+	if len(boolFlags) > 0 {
+		forms = append(forms, "("+strings.Join(boolFlags, "|")+")(=(true|false))?")
+	}
+	if len(durationFlags) > 0 {
+		forms = append(forms, "("+strings.Join(durationFlags, "|")+")="+DurationValuePattern)
+	}
+	return forms
+}
+
+func extraArgPattern(forms []string) string {
+	return "^--?(" + strings.Join(forms, "|") + ")$"
+}
+
+// allowedExtraArg is the allow rule as a Go regexp: CEL's matches() and Go's
+// regexp are both RE2, so the two accept the same arguments.
+var allowedExtraArg = func() *regexp.Regexp {
+	var boolFlags, durationFlags []string
+	for _, f := range AllowedProxyFlags {
+		if f.Kind == ProxyFlagBool {
+			boolFlags = append(boolFlags, f.Name)
+		} else {
+			durationFlags = append(durationFlags, f.Name)
+		}
+	}
+	return regexp.MustCompile(extraArgPattern(allowedFormPatterns(boolFlags, durationFlags)))
+}()
+
+// ExtraArgAllowed reports whether one item of spec.proxy.extraArgs passes
+// the allow rule. The renderer checks it too: an object stored before the
+// rule existed may hold any flag.
+func ExtraArgAllowed(arg string) bool {
+	return allowedExtraArg.MatchString(arg)
 }
 
 // dashed lists flag names as "-a, -b or -c" (conjunction "or"), or as

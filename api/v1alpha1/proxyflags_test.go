@@ -414,3 +414,20 @@ func TestCRDPassesTheAPIServerChecks(t *testing.T) {
 		t.Fatal(errors.Join(errs.ToAggregate().Errors()...))
 	}
 }
+
+// The renderer drops what the allow rule refuses (objects stored before it
+// existed): ExtraArgAllowed must agree with the CRD's own CEL on every form
+// of every flag of the release.
+func TestExtraArgAllowedAgreesWithTheCRD(t *testing.T) {
+	var args []string
+	for name := range releaseFlags(t) {
+		args = append(args, "-"+name, "--"+name, "-"+name+"=x", "-"+name+"=true", "-"+name+"=false", "-"+name+"=2m", "-"+name+"=")
+	}
+	args = append(args, "upstream=x", "-upstream-timeout=1d", "-proxy-websockets=TRUE")
+	for _, arg := range args {
+		crd := len(extraArgsErrors(t, arg)) == 0
+		if got := ExtraArgAllowed(arg); got != crd {
+			t.Errorf("ExtraArgAllowed(%q) = %v, the CRD accepts it: %v", arg, got, crd)
+		}
+	}
+}

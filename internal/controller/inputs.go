@@ -25,6 +25,7 @@ const (
 	ReasonOverrideIgnored      = "OverrideIgnored"
 	ReasonPasswordTooLong      = "PasswordTooLong"
 	ReasonCookieRefreshIgnored = "CookieRefreshIgnored"
+	ReasonExtraArgsIgnored     = "ExtraArgsIgnored"
 	ReasonCertificateInvalid   = "CertificateInvalid"
 )
 
@@ -157,6 +158,16 @@ func specProblems(kap *meshv1alpha1.KialiAuthProxy) []problem {
 		ps = append(ps, problem{ReasonOverrideIgnored, fmt.Sprintf(
 			"spec.kiali.overrides is ignored for %s: the operator keeps Kiali anonymous, inside the mesh and behind the proxy; remove them",
 			strings.Join(ignored, ", "))})
+	}
+	if _, dropped := render.SplitExtraArgs(kap.Spec.Proxy.ExtraArgs); len(dropped) > 0 {
+		// Only the flag names: a value may be a secret.
+		names := make([]string, len(dropped))
+		for i, a := range dropped {
+			names[i], _, _ = strings.Cut(a, "=")
+		}
+		ps = append(ps, problem{ReasonExtraArgsIgnored, fmt.Sprintf(
+			"spec.proxy.extraArgs %s are not passed to oauth-proxy: they are not on the list of flags that cannot weaken the proxy (the object was stored before that rule); remove them, or use the spec field for a setting the operator manages",
+			strings.Join(names, ", "))})
 	}
 	if c := kap.Spec.Proxy.Cookie; c != nil && c.Refresh != nil {
 		// Stored before admission refused it; it is not rendered.

@@ -3,6 +3,11 @@ package controller
 import (
 	"strings"
 	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 )
@@ -38,5 +43,21 @@ func TestSpecProblems(t *testing.T) {
 		if strings.Contains(ps[0].message, fine) {
 			t.Errorf("%q reported though it changes nothing protected: %s", fine, ps[0].message)
 		}
+	}
+}
+
+func TestSpecProblemsReportStoredSettingsNoLongerRendered(t *testing.T) {
+	kap := testKAP()
+	kap.Spec.Proxy.ExtraArgs = []string{"-client-secret=hunter2", "-upstream-timeout=2m"}
+	kap.Spec.Proxy.Cookie = &meshv1alpha1.CookieSpec{Refresh: &metav1.Duration{Duration: time.Hour}}
+	got := map[string]string{}
+	for _, p := range specProblems(kap.WithDefaults("")) {
+		got[p.reason] = p.message
+	}
+	if msg := got[ReasonExtraArgsIgnored]; !strings.Contains(msg, "-client-secret") || strings.Contains(msg, "hunter2") || strings.Contains(msg, "upstream-timeout") {
+		t.Errorf("ExtraArgsIgnored: %q", msg)
+	}
+	if msg := got[ReasonCookieRefreshIgnored]; !strings.Contains(msg, "1h0m0s") || !strings.Contains(msg, "8h0m0s") {
+		t.Errorf("CookieRefreshIgnored: %q", msg)
 	}
 }

@@ -150,7 +150,24 @@ func ProxyArgs(kap *meshv1alpha1.KialiAuthProxy, n Names, in Inputs) []string {
 			"-tls-key="+path.Join(tlsMountDir, corev1.TLSPrivateKeyKey),
 		)
 	}
-	return append(args, p.ExtraArgs...)
+	kept, _ := SplitExtraArgs(p.ExtraArgs)
+	return append(args, kept...)
+}
+
+// SplitExtraArgs separates the extra arguments the allow list accepts from
+// those it refuses. Admission refuses the latter, but an object stored
+// before the rule existed may still hold them (-config, -cookie-domain, a
+// second -request-logging that would win over the operator's): they are
+// never rendered, and the status reports them.
+func SplitExtraArgs(args []string) (kept, dropped []string) {
+	for _, a := range args {
+		if meshv1alpha1.ExtraArgAllowed(a) {
+			kept = append(kept, a)
+		} else {
+			dropped = append(dropped, a)
+		}
+	}
+	return kept, dropped
 }
 
 // sarJSON is the OpenShift SubjectAccessReview body oauth-proxy posts for

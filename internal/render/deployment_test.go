@@ -46,7 +46,7 @@ func TestProxyArgsOptionalFlags(t *testing.T) {
 			{Namespace: "istio-system", Resource: "pods", Verb: "get"},
 			{Resource: "namespaces", Verb: "list", ResourceName: "bookinfo", ResourceAPIGroup: ""},
 		}
-		k.Spec.Proxy.ExtraArgs = []string{"-footer=-"}
+		k.Spec.Proxy.ExtraArgs = []string{"-upstream-timeout=2m"}
 	})
 	for _, want := range []string{
 		"-cookie-expire=23h0m0s",
@@ -59,7 +59,7 @@ func TestProxyArgsOptionalFlags(t *testing.T) {
 			t.Errorf("missing %s in %v", want, args)
 		}
 	}
-	if args[len(args)-1] != "-footer=-" {
+	if args[len(args)-1] != "-upstream-timeout=2m" {
 		t.Errorf("extra arguments are not appended last: %v", args)
 	}
 	for _, a := range args {
@@ -103,5 +103,25 @@ func TestProxyArgsRequestLoggingCanBeTurnedOff(t *testing.T) {
 	})
 	if !slices.Contains(args, "-request-logging=false") {
 		t.Errorf("request logging not turned off: %v", args)
+	}
+}
+
+// An object stored before the allow list may hold any flag: none of those
+// reach oauth-proxy, and the allowed ones still do.
+func TestProxyArgsDropStoredFlagsTheAllowListRefuses(t *testing.T) {
+	stored := []string{"-config=/etc/proxy/htpasswd/htpasswd", "-cookie-domain=.example.com", "-request-logging=false", "-upstream-timeout=2m", "-footer=<b>x</b>"}
+	args := argsFor(t, func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Proxy.ExtraArgs = stored })
+	for _, a := range args {
+		for _, bad := range []string{"-config", "-cookie-domain", "-request-logging=false", "-footer"} {
+			if strings.HasPrefix(a, bad) {
+				t.Errorf("%s rendered", a)
+			}
+		}
+	}
+	if args[len(args)-1] != "-upstream-timeout=2m" {
+		t.Errorf("the allowed extra argument is not rendered last: %v", args)
+	}
+	if _, dropped := SplitExtraArgs(stored); len(dropped) != 4 {
+		t.Errorf("dropped %v", dropped)
 	}
 }
