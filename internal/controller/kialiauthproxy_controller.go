@@ -90,6 +90,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Client.Get(ctx, req.NamespacedName, kap); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	// First, on every path (deletion and refused adoption included): until
+	// released, release 0.1.0's CA bundle carries an owner reference that
+	// would have the garbage collector delete it, and it may be the Kiali
+	// operator's (legacy.go). Released, it stays in place, so the pods that
+	// still mount it keep working until the proxy rolls to its own.
+	if err := r.releaseLegacy(ctx, kap, render.NamesFor(kap)); err != nil {
+		return ctrl.Result{}, err
+	}
 	if !kap.DeletionTimestamp.IsZero() {
 		// Every child here carries an owner reference: the garbage
 		// collector removes them. Only what was written on other clusters
@@ -200,12 +208,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		} else if obs.applyErrors[f.obj.GetLabels()[render.LabelComponent]] == nil {
 			r.Recorder.Eventf(kap, nil, corev1.EventTypeNormal, "Adopted", "Adopt", "Took over the existing %s", f)
 		}
-	}
-
-	// After the apply, which points the proxy at its own CA bundle; the
-	// old one stays, for the pods that still mount it.
-	if err := r.releaseLegacy(ctx, kap, obs.names); err != nil {
-		return ctrl.Result{}, err
 	}
 
 	pruneKinds := append([]schema.GroupVersionKind(nil), coreKinds...)
