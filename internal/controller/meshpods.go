@@ -28,6 +28,13 @@ const (
 	// restartPolicy Always. The container is the proof, not the injector's
 	// sidecar.istio.io/status annotation, which anything may write.
 	istioProxyContainer = "istio-proxy"
+	// The injector's sidecar template adds one of these init containers,
+	// which set up (istio-init) or check (istio-validation, with
+	// istio-cni) the redirection of the pod's traffic to the sidecar,
+	// unless interception is off. An istio-proxy container without one (an
+	// agent-only injection template, say) carries none of Kiali's traffic.
+	istioInitContainer       = "istio-init"
+	istioValidationContainer = "istio-validation"
 	// ambientRedirection is set by the istio-cni node agent once it
 	// redirects the pod's traffic to ztunnel.
 	ambientRedirection        = "ambient.istio.io/redirection"
@@ -48,22 +55,29 @@ type meshPods struct {
 	inMesh, outside []string
 }
 
-// inMesh reports whether Istio carries the pod's traffic.
+// inMesh reports whether Istio carries the pod's traffic: ambient capture,
+// or a sidecar (as in Istio's injection template,
+// manifests/charts/istio-control/istio-discovery/files/injection-template.yaml)
+// together with the init container that redirects traffic to it.
 func inMesh(pod *corev1.Pod) bool {
 	if pod.Annotations[ambientRedirection] == ambientRedirectionEnabled {
 		return true
 	}
+	sidecar, capture := false, false
 	for _, c := range pod.Spec.Containers {
 		if c.Name == istioProxyContainer {
-			return true
+			sidecar = true
 		}
 	}
 	for _, c := range pod.Spec.InitContainers {
-		if c.Name == istioProxyContainer && c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			return true
+		switch {
+		case c.Name == istioProxyContainer && c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways:
+			sidecar = true
+		case c.Name == istioInitContainer || c.Name == istioValidationContainer:
+			capture = true
 		}
 	}
-	return false
+	return sidecar && capture
 }
 
 // running reports whether the pod serves (or is about to): scheduled pods

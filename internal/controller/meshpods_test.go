@@ -28,6 +28,7 @@ func pod(name string, labels map[string]string, shape func(*corev1.Pod)) corev1.
 }
 
 func withSidecar(p *corev1.Pod) {
+	p.Spec.InitContainers = append(p.Spec.InitContainers, corev1.Container{Name: "istio-init"})
 	p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "istio-proxy"})
 }
 
@@ -43,11 +44,16 @@ func TestInMesh(t *testing.T) {
 			p.Annotations = map[string]string{"sidecar.istio.io/status": `{"containers":["istio-proxy"]}`}
 		}, false},
 		"an istio-proxy container": {withSidecar, true},
-		"a native sidecar (Istio 1.27+)": {func(p *corev1.Pod) {
-			p.Spec.InitContainers = []corev1.Container{{Name: "istio-proxy", RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways)}}
+		"a native sidecar (Istio 1.27+) with istio-cni": {func(p *corev1.Pod) {
+			p.Spec.InitContainers = []corev1.Container{{Name: "istio-validation"}, {Name: "istio-proxy", RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways)}}
 		}, true},
+		// An agent-only injection template (inject.istio.io/templates:
+		// grpc-agent) or interception turned off: no redirection.
+		"an istio-proxy container without capture": {func(p *corev1.Pod) {
+			p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "istio-proxy"})
+		}, false},
 		"istio-proxy as a plain init container": {func(p *corev1.Pod) {
-			p.Spec.InitContainers = []corev1.Container{{Name: "istio-proxy"}}
+			p.Spec.InitContainers = []corev1.Container{{Name: "istio-init"}, {Name: "istio-proxy"}}
 		}, false},
 		"ambient capture": {func(p *corev1.Pod) {
 			p.Annotations = map[string]string{"ambient.istio.io/redirection": "enabled"}
@@ -113,6 +119,8 @@ func TestKialiWritesOf(t *testing.T) {
 		"a patch review on VirtualServices":  {nil, []meshv1alpha1.SubjectAccessReview{{Verb: "patch", Resource: "virtualservices", ResourceAPIGroup: "networking.istio.io"}}, ReasonSARChecksWrites},
 		"a write on something else":          {nil, []meshv1alpha1.SubjectAccessReview{{Verb: "create", Resource: "pods"}}, ReasonKialiCanWrite},
 		"a read on the mesh's configuration": {nil, []meshv1alpha1.SubjectAccessReview{{Verb: "get", Resource: "authorizationpolicies", ResourceAPIGroup: "security.istio.io"}}, ReasonKialiCanWrite},
+		"a write on pods in every group":     {nil, []meshv1alpha1.SubjectAccessReview{{Verb: "delete", Resource: "pods", ResourceAPIGroup: "*"}}, ReasonKialiCanWrite},
+		"a write on everything":              {nil, []meshv1alpha1.SubjectAccessReview{{Verb: "*", Resource: "*", ResourceAPIGroup: "*"}}, ReasonSARChecksWrites},
 	} {
 		kap := testKAP()
 		kap.Spec.Kiali.ViewOnlyMode = tc.viewOnly

@@ -200,15 +200,17 @@ func ingressCanBeDisabled(k *meshv1alpha1.KialiSpec) bool {
 
 // networkPolicyCanBeOn reports whether the Kiali operator may be v2.17 or
 // later, and so make its own NetworkPolicy: "latest", "v2.x", v2.17+, and
-// "default" when it means a Kiali v2 operator (the v2 layout). Older v2
+// "default" when it means a Kiali v2 operator (the v2 layout). Older
 // operators ignore the setting (the Kiali CRD keeps unknown fields).
 func networkPolicyCanBeOn(k *meshv1alpha1.KialiSpec) bool {
-	if k.Layout != meshv1alpha1.KialiLayoutV2 {
-		return false
-	}
-	if k.Version == "latest" || k.Version == "default" {
+	switch k.Version {
+	case "latest":
 		return true
+	case "default":
+		return k.Layout == meshv1alpha1.KialiLayoutV2
 	}
+	// By the version alone: a v2.17 operator makes its NetworkPolicy
+	// whichever field layout the spec picked.
 	return versionAtLeast(k.Version, 2, 17) || strings.HasSuffix(k.Version, ".x") && versionAtLeast(k.Version, 2, 0)
 }
 
@@ -249,10 +251,13 @@ func overridesOf(k *meshv1alpha1.KialiSpec) map[string]any {
 // sidecarBypassPrefixes are pod annotations that would let traffic past the
 // sidecar (and so past the lock-down), spoof its injection status (Istio's
 // injector, pkg/kube/inject, reads sidecar.istio.io/status as the record of
-// an injection and skips a pod that has one) or claim ambient capture.
+// an injection and skips a pod that has one), swap the sidecar for another
+// image, bootstrap or injection template (grpc-agent injects an
+// istio-proxy that captures nothing), or claim ambient capture.
 var sidecarBypassPrefixes = []string{
 	"traffic.sidecar.istio.io/", "status.sidecar.istio.io/", "sidecar.istio.io/interceptionMode",
-	"sidecar.istio.io/status", "ambient.istio.io/",
+	"sidecar.istio.io/status", "sidecar.istio.io/proxyImage", "sidecar.istio.io/bootstrapOverride",
+	"inject.istio.io/", "ambient.istio.io/",
 }
 
 // ProtectedSetting is a Kiali CR setting that spec.kiali.overrides may not
@@ -263,6 +268,10 @@ type ProtectedSetting struct {
 	Path []string
 	// Why the setting is protected, for the documentation and the tests.
 	Why string
+	// Safe, when set, is a value an override may give where nothing is
+	// rendered: it is what the lock-down needs anyway (no host network,
+	// no NetworkPolicy of Kiali's own), so it is kept and not reported.
+	Safe any
 }
 
 // ProtectedKialiSettings is the one list of protected settings for a
@@ -273,28 +282,28 @@ type ProtectedSetting struct {
 // there is removed.
 func ProtectedKialiSettings(kap *meshv1alpha1.KialiAuthProxy) []ProtectedSetting {
 	list := []ProtectedSetting{
-		{[]string{"auth"}, "Kiali runs anonymously behind the proxy; another strategy would log users in twice or not at all"},
-		{[]string{"deployment", "namespace"}, "the lock-down policies and the proxy's upstream are in the KialiAuthProxy's namespace"},
-		{[]string{"deployment", "instance_name"}, "the proxy's upstream is the Service of this instance"},
-		{[]string{"deployment", "ingress", "enabled"}, "Kiali must not have a Route or Ingress of its own around the proxy"},
-		{[]string{"deployment", "network_policy", "enabled"}, "Kiali's own NetworkPolicy admits its port from anywhere and voids the lock-down's NetworkPolicy"},
-		{[]string{"deployment", "host_network"}, "a host-network pod gets no sidecar and listens on the node's address"},
-		{[]string{"deployment", "additional_pod_init_containers_yaml"}, "an extra init container in Kiali's pod can undo the sidecar's traffic redirection"},
-		{[]string{"deployment", "additional_pod_containers_yaml"}, "an extra container in Kiali's pod can undo the sidecar's traffic redirection or serve Kiali around it"},
-		{[]string{"server", "port"}, "the proxy's upstream and the lock-down policies name port 20001"},
-		{[]string{"server", "web_root"}, "the proxy forwards paths unchanged to Kiali's root"},
-		{[]string{"identity", "cert_file"}, "the proxy speaks HTTPS to Kiali and verifies it with the service CA"},
-		{[]string{"identity", "private_key_file"}, "the proxy speaks HTTPS to Kiali and verifies it with the service CA"},
+		{Path: []string{"auth"}, Why: "Kiali runs anonymously behind the proxy; another strategy would log users in twice or not at all"},
+		{Path: []string{"deployment", "namespace"}, Why: "the lock-down policies and the proxy's upstream are in the KialiAuthProxy's namespace"},
+		{Path: []string{"deployment", "instance_name"}, Why: "the proxy's upstream is the Service of this instance"},
+		{Path: []string{"deployment", "ingress", "enabled"}, Why: "Kiali must not have a Route or Ingress of its own around the proxy"},
+		{Path: []string{"deployment", "network_policy", "enabled"}, Why: "Kiali's own NetworkPolicy admits its port from anywhere and voids the lock-down's NetworkPolicy", Safe: false},
+		{Path: []string{"deployment", "host_network"}, Why: "a host-network pod gets no sidecar and listens on the node's address", Safe: false},
+		{Path: []string{"deployment", "additional_pod_init_containers_yaml"}, Why: "an extra init container in Kiali's pod can undo the sidecar's traffic redirection"},
+		{Path: []string{"deployment", "additional_pod_containers_yaml"}, Why: "an extra container in Kiali's pod can undo the sidecar's traffic redirection or serve Kiali around it"},
+		{Path: []string{"server", "port"}, Why: "the proxy's upstream and the lock-down policies name port 20001"},
+		{Path: []string{"server", "web_root"}, Why: "the proxy forwards paths unchanged to Kiali's root"},
+		{Path: []string{"identity", "cert_file"}, Why: "the proxy speaks HTTPS to Kiali and verifies it with the service CA"},
+		{Path: []string{"identity", "private_key_file"}, Why: "the proxy speaks HTTPS to Kiali and verifies it with the service CA"},
 	}
 	if len(kap.Spec.Clusters) > 0 {
-		list = append(list, ProtectedSetting{clusteringPath(kap.Spec.Kiali.Layout == meshv1alpha1.KialiLayoutV2),
-			"spec.clusters is the one list of clusters, for Kiali and the metrics"})
+		list = append(list, ProtectedSetting{Path: clusteringPath(kap.Spec.Kiali.Layout == meshv1alpha1.KialiLayoutV2),
+			Why: "spec.clusters is the one list of clusters, for Kiali and the metrics"})
 	}
 	for _, key := range sortedKeys(MeshPodAnnotations()) {
-		list = append(list, ProtectedSetting{[]string{"deployment", "pod_annotations", key}, "it puts Kiali in the mesh"})
+		list = append(list, ProtectedSetting{Path: []string{"deployment", "pod_annotations", key}, Why: "it puts Kiali in the mesh"})
 	}
 	for _, key := range sortedKeys(MeshPodLabels(kap)) {
-		list = append(list, ProtectedSetting{[]string{"deployment", "pod_labels", key}, "it puts Kiali in the mesh and selects it for the lock-down"})
+		list = append(list, ProtectedSetting{Path: []string{"deployment", "pod_labels", key}, Why: "it puts Kiali in the mesh and selects it for the lock-down"})
 	}
 	return list
 }
@@ -308,6 +317,9 @@ func restoreProtected(spec, rendered map[string]any, kap *meshv1alpha1.KialiAuth
 		want, wantFound, _ := unstructured.NestedFieldCopy(rendered, s.Path...)
 		got, gotFound, _ := unstructured.NestedFieldNoCopy(spec, s.Path...)
 		if wantFound == gotFound && reflect.DeepEqual(want, got) {
+			continue
+		}
+		if !wantFound && s.Safe != nil && reflect.DeepEqual(got, s.Safe) {
 			continue
 		}
 		restored = append(restored, strings.Join(s.Path, "."))

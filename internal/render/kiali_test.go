@@ -185,10 +185,11 @@ func TestProtectedKialiSettingsCannotBeOverridden(t *testing.T) {
 
 	kap := loadSample(t, "mesh_v1alpha1_kialiauthproxy.yaml")
 	kap.Spec.Kiali.Overrides = &apiextensionsv1.JSON{Raw: []byte(`{"deployment": {"pod_annotations": {
-		"sidecar.istio.io/status": "{}", "ambient.istio.io/redirection": "enabled", "team": "a"}}}`)}
+		"sidecar.istio.io/status": "{}", "ambient.istio.io/redirection": "enabled", "inject.istio.io/templates": "grpc-agent",
+		"sidecar.istio.io/proxyImage": "example.com/not-envoy", "sidecar.istio.io/bootstrapOverride": "x", "team": "a"}}}`)}
 	ann := nested(t, renderedKialiSpec(t, kap), "deployment", "pod_annotations").(map[string]any)
-	if _, ok := ann["sidecar.istio.io/status"]; ok || ann["ambient.istio.io/redirection"] != nil || ann["team"] != "a" {
-		t.Errorf("pod annotations claiming mesh membership got through: %v", ann)
+	if len(ann) != 3 || ann["team"] != "a" {
+		t.Errorf("pod annotations faking or reshaping the sidecar got through: %v", ann)
 	}
 }
 
@@ -207,6 +208,9 @@ func TestKialiNetworkPolicyOffWhereTheOperatorMayMakeOne(t *testing.T) {
 		{"v3.0", "", true},
 		{"v2.x", "", true},
 		{"default", meshv1alpha1.KialiLayoutV2, true},
+		// The operator's version decides, whatever field layout was picked.
+		{"v2.20", meshv1alpha1.KialiLayoutV173, true},
+		{"latest", meshv1alpha1.KialiLayoutV173, true},
 		{"default", "", false},
 		{"v2.16", "", false},
 		{"v2.4", "", false},
@@ -229,5 +233,26 @@ func TestKialiViewOnlyFollowsTheOverrides(t *testing.T) {
 	kap.Spec.Kiali.Overrides = &apiextensionsv1.JSON{Raw: []byte(`{"deployment": {"view_only_mode": true}}`)}
 	if !KialiViewOnly(kap.WithDefaults("")) {
 		t.Error("view_only_mode from the overrides is not seen")
+	}
+}
+
+// An override that gives a protected setting the value the lock-down needs
+// anyway is kept, and is no problem.
+func TestSafeOverridesOfProtectedSettingsAreKept(t *testing.T) {
+	kap := loadSample(t, "mesh_v1alpha1_kialiauthproxy.yaml") // v1.73: no network_policy rendered
+	kap.Spec.Kiali.Overrides = &apiextensionsv1.JSON{Raw: []byte(`{"deployment": {"network_policy": {"enabled": false}, "host_network": false}}`)}
+	spec := renderedKialiSpec(t, kap)
+	if got := nested(t, spec, "deployment", "network_policy", "enabled"); got != false {
+		t.Errorf("network_policy.enabled = %v", got)
+	}
+	if got := nested(t, spec, "deployment", "host_network"); got != false {
+		t.Errorf("host_network = %v", got)
+	}
+	if ignored := IgnoredOverrides(kap); len(ignored) != 0 {
+		t.Errorf("safe overrides reported: %v", ignored)
+	}
+	kap.Spec.Kiali.Overrides = &apiextensionsv1.JSON{Raw: []byte(`{"deployment": {"network_policy": {"enabled": true}, "host_network": true}}`)}
+	if ignored := IgnoredOverrides(kap); !reflect.DeepEqual(ignored, []string{"deployment.host_network", "deployment.network_policy.enabled"}) {
+		t.Errorf("unsafe overrides reported as %v", ignored)
 	}
 }

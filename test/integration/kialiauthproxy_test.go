@@ -669,7 +669,10 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			}, "spec.exposure.virtualService.passthrough needs the proxy's HTTPS listener: remove spec.proxy.tls.enabled: false"),
 			Entry("a pod annotation faking the sidecar's injection", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Kiali.PodAnnotations = map[string]string{"sidecar.istio.io/status": "{}"}
-			}, "spec.kiali.podAnnotations must not set sidecar.istio.io/status or ambient.istio.io/*: Istio's injector skips a pod that already carries the status, and both would claim a mesh membership the pod does not have"),
+			}, "spec.kiali.podAnnotations must not set sidecar.istio.io/status, sidecar.istio.io/proxyImage, sidecar.istio.io/bootstrapOverride, inject.istio.io/* or ambient.istio.io/*: they fake, replace or reshape Kiali's sidecar, on which the lock-down depends"),
+			Entry("a pod annotation injecting an agent without capture", func(k *meshv1alpha1.KialiAuthProxy) {
+				k.Spec.Kiali.PodAnnotations = map[string]string{"inject.istio.io/templates": "grpc-agent"}
+			}, "spec.kiali.podAnnotations must not set sidecar.istio.io/status, sidecar.istio.io/proxyImage, sidecar.istio.io/bootstrapOverride, inject.istio.io/* or ambient.istio.io/*: they fake, replace or reshape Kiali's sidecar, on which the lock-down depends"),
 			Entry("a SubjectAccessReview without a verb", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Proxy.SubjectAccessReviews = []meshv1alpha1.SubjectAccessReview{{Resource: "pods"}}
 			}, "spec.proxy.subjectAccessReviews[0].verb: Invalid value: \"\": spec.proxy.subjectAccessReviews[0].verb in body should be at least 1 chars long"),

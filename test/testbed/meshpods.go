@@ -41,12 +41,18 @@ func RunPod(ctx context.Context, c client.Client, kap *meshv1alpha1.KialiAuthPro
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: kap.Namespace, Labels: labels},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: "example.com/main:1"}}},
 	}
+	// As Istio's injection template makes them: the init container that
+	// redirects the traffic (istio-init, or istio-validation with
+	// istio-cni), then the sidecar.
 	switch sidecar {
 	case IstioProxy:
+		pod.Spec.InitContainers = []corev1.Container{{Name: "istio-init", Image: "example.com/proxyv2:1"}}
 		pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{Name: "istio-proxy", Image: "example.com/proxyv2:1"})
 	case NativeSidecar:
-		pod.Spec.InitContainers = []corev1.Container{{Name: "istio-proxy", Image: "example.com/proxyv2:1",
-			RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways)}}
+		pod.Spec.InitContainers = []corev1.Container{
+			{Name: "istio-validation", Image: "example.com/proxyv2:1"},
+			{Name: "istio-proxy", Image: "example.com/proxyv2:1", RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways)},
+		}
 	case Ambient:
 		pod.Annotations = map[string]string{"ambient.istio.io/redirection": "enabled"}
 	}
