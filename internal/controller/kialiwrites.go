@@ -17,7 +17,16 @@ import (
 // (roles/default/kiali-deploy/tasks/openshift/os-main.yml).
 var meshConfigGroups = map[string]bool{
 	"networking.istio.io": true, "security.istio.io": true,
-	"extensions.istio.io": true, "telemetry.istio.io": true, "*": true,
+	"extensions.istio.io": true, "telemetry.istio.io": true,
+}
+
+// meshConfigResources are those groups' resources, for a review of the
+// wildcard group: "delete pods in every group" asks nothing of the mesh.
+var meshConfigResources = map[string]bool{
+	"*": true, "virtualservices": true, "destinationrules": true, "gateways": true, "serviceentries": true,
+	"sidecars": true, "workloadentries": true, "workloadgroups": true, "envoyfilters": true, "proxyconfigs": true,
+	"authorizationpolicies": true, "peerauthentications": true, "requestauthentications": true,
+	"wasmplugins": true, "telemetries": true,
 }
 
 var writeVerbs = map[string]bool{"create": true, "update": true, "patch": true, "delete": true, "deletecollection": true, "*": true}
@@ -38,7 +47,7 @@ func kialiWritesOf(d *meshv1alpha1.KialiAuthProxy) kialiWrites {
 		sars:     render.SubjectAccessReviewsJSON(d.Spec.Proxy.SubjectAccessReviews),
 	}
 	for _, s := range d.Spec.Proxy.SubjectAccessReviews {
-		if writeVerbs[s.Verb] && meshConfigGroups[s.ResourceAPIGroup] {
+		if writeVerbs[s.Verb] && (meshConfigGroups[s.ResourceAPIGroup] || s.ResourceAPIGroup == "*" && meshConfigResources[s.Resource]) {
 			w.sarsCheckIt = true
 		}
 	}
