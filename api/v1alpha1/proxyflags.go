@@ -153,16 +153,7 @@ type ExtraArgsRule struct {
 // ProxyExtraArgs. The rules apply to each item, so a refusal names the
 // item, and their cost is that of one string of at most 1024 characters.
 func ExtraArgsRules() []ExtraArgsRule {
-	var boolFlags, durationFlags []string
-	for _, f := range AllowedProxyFlags {
-		switch f.Kind {
-		case ProxyFlagBool:
-			boolFlags = append(boolFlags, f.Name)
-		case ProxyFlagDuration:
-			durationFlags = append(durationFlags, f.Name)
-		}
-	}
-	allowed := allowedFormPatterns(boolFlags, durationFlags)
+	boolFlags, durationFlags := allowedFlagNames()
 	var described []string
 	if len(boolFlags) > 0 {
 		described = append(described, dashed(boolFlags, ",")+" (as -name, -name=true or -name=false)")
@@ -171,7 +162,7 @@ func ExtraArgsRules() []ExtraArgsRule {
 		described = append(described, dashed(durationFlags, ",")+" (as -name=<duration>, such as -"+durationFlags[len(durationFlags)-1]+"=2m)")
 	}
 	rules := []ExtraArgsRule{{
-		Rule:    "self.matches('" + extraArgPattern(allowed) + "')",
+		Rule:    "self.matches('" + allowPattern() + "')",
 		Message: "spec.proxy.extraArgs may only set " + strings.Join(described, ", ") + ": the operator manages the other oauth-proxy flags, or they can weaken authentication",
 	}}
 	if len(durationFlags) > 0 {
@@ -198,8 +189,23 @@ func ExtraArgsRules() []ExtraArgsRule {
 	return rules
 }
 
-// allowedFormPatterns are the RE2 alternatives of the allowed flags' forms.
-func allowedFormPatterns(boolFlags, durationFlags []string) []string {
+// allowedFlagNames splits AllowedProxyFlags by how they take a value.
+func allowedFlagNames() (boolFlags, durationFlags []string) {
+	for _, f := range AllowedProxyFlags {
+		switch f.Kind {
+		case ProxyFlagBool:
+			boolFlags = append(boolFlags, f.Name)
+		case ProxyFlagDuration:
+			durationFlags = append(durationFlags, f.Name)
+		}
+	}
+	return boolFlags, durationFlags
+}
+
+// allowPattern is the RE2 an allowed item matches: one of the allowed flags
+// in one of its forms.
+func allowPattern() string {
+	boolFlags, durationFlags := allowedFlagNames()
 	var forms []string
 	if len(boolFlags) > 0 {
 		forms = append(forms, "("+strings.Join(boolFlags, "|")+")(=(true|false))?")
@@ -207,26 +213,12 @@ func allowedFormPatterns(boolFlags, durationFlags []string) []string {
 	if len(durationFlags) > 0 {
 		forms = append(forms, "("+strings.Join(durationFlags, "|")+")="+DurationValuePattern)
 	}
-	return forms
-}
-
-func extraArgPattern(forms []string) string {
 	return "^--?(" + strings.Join(forms, "|") + ")$"
 }
 
 // allowedExtraArg is the allow rule as a Go regexp: CEL's matches() and Go's
 // regexp are both RE2, so the two accept the same arguments.
-var allowedExtraArg = func() *regexp.Regexp {
-	var boolFlags, durationFlags []string
-	for _, f := range AllowedProxyFlags {
-		if f.Kind == ProxyFlagBool {
-			boolFlags = append(boolFlags, f.Name)
-		} else {
-			durationFlags = append(durationFlags, f.Name)
-		}
-	}
-	return regexp.MustCompile(extraArgPattern(allowedFormPatterns(boolFlags, durationFlags)))
-}()
+var allowedExtraArg = regexp.MustCompile(allowPattern())
 
 // ExtraArgAllowed reports whether one item of spec.proxy.extraArgs passes
 // the allow rule. The renderer checks it too: an object stored before the
