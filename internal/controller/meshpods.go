@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -124,22 +125,14 @@ func podRole(kap *meshv1alpha1.KialiAuthProxy, pod *corev1.Pod) string {
 	if pod.Namespace != kap.Namespace {
 		return ""
 	}
-	if matches(pod.Labels, render.KialiSelector(kap)) {
+	podLabels := labels.Set(pod.Labels)
+	if labels.SelectorFromSet(render.KialiSelector(kap)).Matches(podLabels) {
 		return "Kiali"
 	}
-	if matches(pod.Labels, render.ProxySelector(kap)) {
+	if labels.SelectorFromSet(render.ProxySelector(kap)).Matches(podLabels) {
 		return "proxy"
 	}
 	return ""
-}
-
-func matches(labels, selector map[string]string) bool {
-	for k, v := range selector {
-		if labels[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // notInMeshMessage names the pods outside the mesh and the fix.

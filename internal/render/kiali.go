@@ -1,7 +1,9 @@
 package render
 
 import (
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -299,10 +301,10 @@ func ProtectedKialiSettings(kap *meshv1alpha1.KialiAuthProxy) []ProtectedSetting
 		list = append(list, ProtectedSetting{Path: clusteringPath(kap.Spec.Kiali.Layout == meshv1alpha1.KialiLayoutV2),
 			Why: "spec.clusters is the one list of clusters, for Kiali and the metrics"})
 	}
-	for _, key := range sortedKeys(MeshPodAnnotations()) {
+	for _, key := range slices.Sorted(maps.Keys(MeshPodAnnotations())) {
 		list = append(list, ProtectedSetting{Path: []string{"deployment", "pod_annotations", key}, Why: "it puts Kiali in the mesh"})
 	}
-	for _, key := range sortedKeys(MeshPodLabels(kap)) {
+	for _, key := range slices.Sorted(maps.Keys(MeshPodLabels(kap))) {
 		list = append(list, ProtectedSetting{Path: []string{"deployment", "pod_labels", key}, Why: "it puts Kiali in the mesh and selects it for the lock-down"})
 	}
 	return list
@@ -349,15 +351,6 @@ func isSidecarBypass(annotation string) bool {
 		}
 	}
 	return false
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // KialiViewOnly reports whether the Kiali CR, overrides included, puts
