@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -18,6 +21,11 @@ import (
 
 // gcPercent is the garbage collector's target unless GOGC is set.
 const gcPercent = 50
+
+// watchNamespaceEnv is the usual variable for the namespaces an operator
+// watches; the CSV sets it from the olm.targetNamespaces annotation that OLM
+// puts on the pod template.
+const watchNamespaceEnv = "WATCH_NAMESPACE"
 
 // version is set at build time (-ldflags "-X main.version=...").
 var version = "dev"
@@ -45,6 +53,9 @@ func main() {
 		"How often candidates try to acquire or renew the lease.")
 	flag.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", 4,
 		"How many KialiAuthProxy objects are reconciled in parallel.")
+	watch := flag.String("watch-namespaces", os.Getenv(watchNamespaceEnv),
+		"Comma-separated namespaces whose KialiAuthProxies the operator reconciles; empty is all. Defaults to $"+watchNamespaceEnv+
+			", which OLM fills with the OperatorGroup's target namespaces.")
 	showVersion := flag.Bool("version", false, "Print the version and exit.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
@@ -55,6 +66,11 @@ func main() {
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
+	var err error
+	if o.WatchNamespaces, err = splitNamespaces(*watch); err != nil {
+		log.Error(err, "invalid --watch-namespaces")
+		os.Exit(2)
+	}
 
 	// Most of the heap is the informer caches, which live as long as the
 	// process: collecting when the heap has grown by half of them rather
@@ -77,9 +93,26 @@ func main() {
 		log.Error(err, "unable to set up the manager")
 		os.Exit(1)
 	}
-	log.Info("starting the manager", "version", version)
+	log.Info("starting the manager", "version", version, "watchNamespaces", o.WatchNamespaces)
 	if err := mgr.Start(ctx); err != nil {
 		log.Error(err, "manager exited with an error")
 		os.Exit(1)
 	}
+}
+
+// splitNamespaces parses a comma-separated namespace list, such as OLM's
+// olm.targetNamespaces ("" for all namespaces).
+func splitNamespaces(v string) ([]string, error) {
+	var out []string
+	for _, ns := range strings.Split(v, ",") {
+		ns = strings.TrimSpace(ns)
+		if ns == "" || slices.Contains(out, ns) {
+			continue
+		}
+		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+			return nil, fmt.Errorf("namespace %q: %s", ns, strings.Join(errs, "; "))
+		}
+		out = append(out, ns)
+	}
+	return out, nil
 }

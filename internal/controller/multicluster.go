@@ -318,6 +318,9 @@ func (r *Reconciler) hubPrometheus(ctx context.Context, ns string, ref meshv1alp
 		return nil, fmt.Errorf("%w: the Prometheus Operator CRD (prometheuses.monitoring.coreos.com) is not installed here: unset spec.metrics.receiver.prometheus or install the Prometheus Operator", errNoHubPrometheus)
 	case apierrors.IsNotFound(err) && other:
 		return nil, &notAllowedError{namespace: ns, ref: ref}
+	case apierrors.IsForbidden(err):
+		// Reads pass no admission: this is the operator's RBAC.
+		return nil, &notAllowedError{namespace: ns, ref: ref, forbidden: true}
 	case apierrors.IsNotFound(err):
 		return nil, fmt.Errorf("%w: Prometheus %s/%s (spec.metrics.receiver.prometheus) does not exist", errNoHubPrometheus, ref.Namespace, ref.Name)
 	case err != nil:

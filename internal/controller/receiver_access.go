@@ -48,9 +48,18 @@ type notAllowedError struct {
 	ref       meshv1alpha1.ObjectReference
 	// wildcard: the annotation holds "*", which is not accepted.
 	wildcard bool
+	// forbidden: the operator's own RBAC does not reach that namespace, as
+	// in an install that watches other namespaces only.
+	forbidden bool
 }
 
 func (e *notAllowedError) Error() string {
+	if e.forbidden {
+		return fmt.Sprintf("the operator may not read or write Prometheus %s/%s (spec.metrics.receiver.prometheus): it is installed for other namespaces than %s only, "+
+			"and wrote nothing to it. Add %s to the namespaces the operator watches (under OLM, the OperatorGroup's target namespaces), "+
+			"or receive with a Prometheus in %s, or unset spec.metrics.receiver.prometheus once the receiver is on",
+			e.ref.Namespace, e.ref.Name, e.ref.Namespace, e.ref.Namespace, e.namespace)
+	}
 	msg := fmt.Sprintf("Prometheus %s/%s (spec.metrics.receiver.prometheus) is not in namespace %s, and it does not exist or does not allow %s: "+
 		"the operator wrote nothing to it. Its owner can allow it with the annotation %s=%s (a comma-separated list of namespaces)",
 		e.ref.Namespace, e.ref.Name, e.namespace, e.namespace, meshv1alpha1.AllowedNamespacesAnnotation, e.namespace)

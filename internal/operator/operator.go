@@ -50,6 +50,10 @@ type Options struct {
 	MaxConcurrentReconciles int
 	// ProxyImage is the default oauth-proxy image.
 	ProxyImage string
+	// WatchNamespaces restricts the operator to these namespaces: it
+	// reconciles the KialiAuthProxies there and caches nothing else
+	// namespaced, so it needs RBAC only there. Empty is every namespace.
+	WatchNamespaces []string
 	// SkipNameValidation allows a second manager in one process (tests that
 	// restart the operator); controller names are otherwise process-unique.
 	SkipNameValidation bool
@@ -61,6 +65,20 @@ func nonZero(d time.Duration) *time.Duration {
 		return nil
 	}
 	return &d
+}
+
+// namespaceConfigs is the cache's namespace restriction; nil watches every
+// namespace. Cluster-scoped kinds (the CRDs) are cached cluster-wide either
+// way.
+func namespaceConfigs(namespaces []string) map[string]cache.Config {
+	if len(namespaces) == 0 {
+		return nil
+	}
+	out := make(map[string]cache.Config, len(namespaces))
+	for _, ns := range namespaces {
+		out[ns] = cache.Config{}
+	}
+	return out
 }
 
 // podSelector selects the pods labelled for some KialiAuthProxy.
@@ -94,7 +112,8 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (manager.Manager, *ct
 		RenewDeadline:                 nonZero(o.RenewDeadline),
 		RetryPeriod:                   nonZero(o.RetryPeriod),
 		Cache: cache.Options{
-			DefaultTransform: slimObjects(),
+			DefaultNamespaces: namespaceConfigs(o.WatchNamespaces),
+			DefaultTransform:  slimObjects(),
 			// Everything the operator writes carries its managed-by label, so
 			// the cache holds those objects only, not every Deployment,
 			// Service or ConfigMap of the cluster.
