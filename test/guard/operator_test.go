@@ -1,0 +1,520 @@
+package guard
+
+import (
+	"encoding/json"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/client-go/util/csaupgrade"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
+)
+
+var (
+	authorizationPolicyGVK = schema.GroupVersionKind{Group: "security.istio.io", Version: "v1", Kind: "AuthorizationPolicy"}
+	prometheusGVK          = schema.GroupVersionKind{Group: "monitoring.coreos.com", Version: "v1", Kind: "Prometheus"}
+	configMapGVK           = schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}
+	deploymentGVK          = schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
+)
+
+// entry is the name of the remote_write entry the operator writes for
+// KialiAuthProxy kiali/kiali.
+var entry = render.NamesFor(&meshv1alpha1.KialiAuthProxy{ObjectMeta: metav1.ObjectMeta{Namespace: "kiali", Name: "kiali"}}).RemoteWriteEntry
+
+// labels are the operator's label, which is all the guard looks at.
+func labels() map[string]string { return map[string]string{managedByLabel: managedByValue} }
+
+func newObject(gvk schema.GroupVersionKind, ns, name string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	u.SetNamespace(ns)
+	u.SetName(name)
+	return u
+}
+
+// apply server-side applies u as the operator does, forcing ownership
+// when force is set.
+func apply(c client.Client, u *unstructured.Unstructured, force bool) error {
+	opts := []client.ApplyOption{client.FieldOwner(fieldManager)}
+	if force {
+		opts = append(opts, client.ForceOwnership)
+	}
+	return c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), opts...)
+}
+
+// mergePatch sends patch, a JSON merge patch, as the operator's field
+// manager.
+func mergePatch(c client.Client, obj client.Object, patch map[string]any) error {
+	raw, err := json.Marshal(patch)
+	Expect(err).NotTo(HaveOccurred())
+	return c.Patch(ctx, obj, client.RawPatch(types.MergePatchType, raw), client.FieldOwner(fieldManager))
+}
+
+func jsonPatch(c client.Client, obj client.Object, ops ...map[string]any) error {
+	raw, err := json.Marshal(ops)
+	Expect(err).NotTo(HaveOccurred())
+	return c.Patch(ctx, obj, client.RawPatch(types.JSONPatchType, raw), client.FieldOwner(fieldManager))
+}
+
+func get[T client.Object](obj T) T {
+	Expect(k.Get(ctx, client.ObjectKeyFromObject(obj), obj)).To(Succeed())
+	return obj
+}
+
+var _ = Describe("the operator's own writes", func() {
+	var ns string
+
+	BeforeEach(func() {
+		ns = freshNamespace("kiali")
+	})
+
+	Context("Secrets", func() {
+		It("may not create a service-account-token Secret, labelled or not", func() {
+			Expect(operator.Create(ctx, tokenSecret(ns, "minted"))).To(beDeniedBy(writesPolicy,
+				"the operator may not create service-account-token Secret "+ns+"/minted"))
+		})
+
+		It("creates a labelled Opaque Secret", func() {
+			s := &corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "kiali-proxy", Labels: labels()},
+				Type:       corev1.SecretTypeOpaque,
+				Data:       map[string][]byte{"session_secret": []byte("0123456789abcdef")},
+			}
+			Expect(operator.Create(ctx, s, client.FieldOwner(fieldManager))).To(Succeed())
+		})
+	})
+
+	Context("objects of others", func() {
+		var istio string
+		BeforeEach(func() {
+			istio = namespace("istio-system")
+		})
+
+		It("may not update an unlabelled ConfigMap of the control plane, nor claim it with the label", func() {
+			cm := &corev1.ConfigMap{
+				ObjectMeta: metav1.ObjectMeta{Namespace: istio, Name: "istio-basic"},
+				Data:       map[string]string{"mesh": "defaultConfig: {}\n"},
+			}
+			Expect(k.Create(ctx, cm)).To(Succeed())
+
+			Expect(mergePatch(operator, cm, map[string]any{
+				"metadata": map[string]any{"annotations": map[string]any{"example.com/touched": "true"}},
+			})).To(beDeniedBy(writesPolicy,
+				"the operator may not update configmaps istio-system/istio-basic: it does not carry the operator's label"))
+			Expect(mergePatch(operator, cm, map[string]any{
+				"metadata": map[string]any{"labels": labels()},
+			})).To(beDeniedBy(writesPolicy, "may not update configmaps istio-system/istio-basic"))
+			// A data edit is one of the operator's only where it adds or
+			// takes out its remote_write entry.
+			Expect(mergePatch(operator, cm, map[string]any{
+				"data": map[string]any{"mesh": "defaultConfig: {}\nextensionProviders: []\n"},
+			})).To(beDeniedBy(writesPolicy, "may not update configmaps istio-system/istio-basic"))
+			Expect(get(cm).GetLabels()).To(BeEmpty())
+			Expect(cm.GetAnnotations()).To(BeEmpty())
+			Expect(cm.Data).To(Equal(map[string]string{"mesh": "defaultConfig: {}\n"}))
+		})
+
+		It("leaves the writes of anyone else alone", func() {
+			cm := &corev1.ConfigMap{
+				ObjectMeta: metav1.ObjectMeta{Namespace: istio, Name: "istio-sidecar-injector-basic"},
+				Data:       map[string]string{"config": "policy: enabled\n"},
+			}
+			Expect(k.Create(ctx, cm)).To(Succeed())
+			Expect(mergePatch(k, cm, map[string]any{
+				"metadata": map[string]any{"annotations": map[string]any{"example.com/touched": "true"}},
+				"data":     map[string]any{"config": "policy: disabled\n", "values": "{}"},
+			})).To(Succeed())
+			Expect(k.Delete(ctx, cm)).To(Succeed())
+		})
+
+		It("may not delete an unlabelled mesh-wide AuthorizationPolicy", func() {
+			ap := newObject(authorizationPolicyGVK, istio, "allow-nothing")
+			ap.Object["spec"] = map[string]any{}
+			Expect(k.Create(ctx, ap)).To(Succeed())
+			Expect(operator.Delete(ctx, ap)).To(beDeniedBy(writesPolicy,
+				"the operator may not delete authorizationpolicies.security.istio.io istio-system/allow-nothing"))
+			get(ap)
+		})
+
+		It("deletes its own AuthorizationPolicy", func() {
+			ap := newObject(authorizationPolicyGVK, ns, "kiali-lockdown")
+			ap.SetLabels(labels())
+			ap.Object["spec"] = map[string]any{"action": "ALLOW"}
+			Expect(apply(operator, ap, true)).To(Succeed())
+			Expect(operator.Delete(ctx, ap)).To(Succeed())
+		})
+
+		It("may not take its label off an object that is not a released CA bundle", func() {
+			svc := &corev1.Service{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "kiali-oauth", Labels: labels()},
+				Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 3080}}},
+			}
+			Expect(operator.Create(ctx, svc, client.FieldOwner(fieldManager))).To(Succeed())
+			Expect(mergePatch(operator, svc, map[string]any{
+				"metadata": map[string]any{"labels": map[string]any{managedByLabel: nil}},
+			})).To(beDeniedBy(writesPolicy, "may not update services "+ns+"/kiali-oauth: the update takes off the operator's label"))
+			Expect(operator.Delete(ctx, svc)).To(Succeed())
+		})
+	})
+
+	Context("adoption", func() {
+		var owner *unstructured.Unstructured
+		BeforeEach(func() {
+			ns = freshNamespace("adoption")
+			owner = sample("mesh_v1alpha1_kialiauthproxy.yaml", ns)
+			Expect(k.Create(ctx, owner)).To(Succeed())
+		})
+
+		controllerRef := func() map[string]any {
+			return map[string]any{
+				"apiVersion": "mesh.kialiauth.io/v1alpha1", "kind": "KialiAuthProxy",
+				"name": owner.GetName(), "uid": string(owner.GetUID()),
+				"controller": true, "blockOwnerDeletion": true,
+			}
+		}
+
+		It("hands a hand-made Deployment's fields over, then takes it over with its label and owner reference", func() {
+			d := &appsv1.Deployment{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "kiali-oauth"},
+				Spec: appsv1.DeploymentSpec{
+					Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "kiali-oauth"}},
+					Template: corev1.PodTemplateSpec{
+						ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "kiali-oauth"}},
+						Spec: corev1.PodSpec{Containers: []corev1.Container{
+							{Name: "oauth-proxy", Image: "registry.example.com/oauth-proxy:hand-made"},
+							{Name: "debug", Image: "registry.example.com/debug:latest"},
+						}},
+					},
+				},
+			}
+			Expect(k.Create(ctx, d, client.FieldOwner("kubectl-create"))).To(Succeed())
+
+			// adopt, in internal/controller/adoption.go.
+			live := newObject(deploymentGVK, ns, d.Name)
+			Expect(k.Get(ctx, client.ObjectKeyFromObject(live), live)).To(Succeed())
+			patch, err := csaupgrade.UpgradeManagedFieldsPatch(live, sets.New("kubectl-create"), fieldManager)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(patch).NotTo(BeNil())
+			Expect(operator.Patch(ctx, live, client.RawPatch(types.JSONPatchType, patch))).To(Succeed())
+			Expect(get(d).GetManagedFields()).To(ContainElement(HaveField("Manager", fieldManager)))
+			Expect(d.GetManagedFields()).NotTo(ContainElement(HaveField("Manager", "kubectl-create")))
+
+			// The apply that follows: the rendered Deployment, without the
+			// hand-made container, with the label and owner reference.
+			rendered := newObject(deploymentGVK, ns, d.Name)
+			rendered.SetLabels(labels())
+			rendered.Object["metadata"].(map[string]any)["ownerReferences"] = []any{controllerRef()}
+			rendered.Object["spec"] = map[string]any{
+				"selector": map[string]any{"matchLabels": map[string]any{"app": "kiali-oauth"}},
+				"template": map[string]any{
+					"metadata": map[string]any{"labels": map[string]any{"app": "kiali-oauth"}},
+					"spec": map[string]any{"containers": []any{
+						map[string]any{"name": "oauth-proxy", "image": "registry.example.com/oauth-proxy:rendered"},
+					}},
+				},
+			}
+			Expect(apply(operator, rendered, true)).To(Succeed())
+			Expect(get(d).Spec.Template.Spec.Containers).To(HaveLen(1))
+			Expect(metav1.GetControllerOf(d)).To(HaveField("UID", owner.GetUID()))
+		})
+
+		It("hands over nothing but the managed fields", func() {
+			d := &appsv1.Deployment{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "hand-made"},
+				Spec: appsv1.DeploymentSpec{
+					Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "hand-made"}},
+					Template: corev1.PodTemplateSpec{
+						ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "hand-made"}},
+						Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "registry.example.com/c:1"}}},
+					},
+				},
+			}
+			Expect(k.Create(ctx, d, client.FieldOwner("kubectl-create"))).To(Succeed())
+			Expect(mergePatch(operator, d, map[string]any{"spec": map[string]any{"replicas": 0}})).To(
+				beDeniedBy(writesPolicy, "may not update deployments.apps "+ns+"/hand-made"))
+		})
+
+		It("takes over a hand-made Service no one controls", func() {
+			svc := &corev1.Service{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "kiali-oauth"},
+				Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 3080}}},
+			}
+			Expect(k.Create(ctx, svc, client.FieldOwner("kubectl-create"))).To(Succeed())
+			rendered := newObject(schema.GroupVersionKind{Version: "v1", Kind: "Service"}, ns, svc.Name)
+			rendered.SetLabels(labels())
+			rendered.Object["metadata"].(map[string]any)["ownerReferences"] = []any{controllerRef()}
+			rendered.Object["spec"] = map[string]any{"ports": []any{
+				map[string]any{"name": "http-kiali-oauth", "port": int64(3080), "protocol": "TCP"},
+			}}
+			Expect(apply(operator, rendered, true)).To(Succeed())
+		})
+
+		It("may not take over an object another owner controls", func() {
+			other := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "another-owner"}}
+			Expect(k.Create(ctx, other)).To(Succeed())
+			svc := &corev1.Service{
+				ObjectMeta: metav1.ObjectMeta{
+					Namespace: ns, Name: "kiali-oauth",
+					OwnerReferences: []metav1.OwnerReference{{
+						APIVersion: "v1", Kind: "ConfigMap", Name: other.Name, UID: other.UID, Controller: ptr.To(true),
+					}},
+				},
+				Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 3080}}},
+			}
+			Expect(k.Create(ctx, svc)).To(Succeed())
+			// A merge patch replaces the list, so the other owner's
+			// reference goes and one controller is left, as validation
+			// requires.
+			Expect(mergePatch(operator, svc, map[string]any{"metadata": map[string]any{
+				"labels":          labels(),
+				"ownerReferences": []any{controllerRef()},
+			}})).To(beDeniedBy(writesPolicy, "may not update services "+ns+"/kiali-oauth"))
+			Expect(metav1.GetControllerOf(get(svc))).To(HaveField("UID", other.UID))
+		})
+	})
+
+	Context("the hub Prometheus", func() {
+		var hub *unstructured.Unstructured
+		BeforeEach(func() {
+			namespace("monitoring")
+			hub = newObject(prometheusGVK, "monitoring", "k8s")
+			hub.Object["spec"] = map[string]any{"replicas": int64(1)}
+			Expect(k.Create(ctx, hub)).To(Succeed())
+			DeferCleanup(func() { Expect(k.Delete(ctx, hub)).To(Succeed()) })
+		})
+
+		It("switches its remote-write receiver on and off, and changes nothing else", func() {
+			// switchReceiverOn, in internal/controller/multicluster.go.
+			on := newObject(prometheusGVK, "monitoring", "k8s")
+			on.Object["spec"] = map[string]any{"enableRemoteWriteReceiver": true}
+			on.SetResourceVersion(hub.GetResourceVersion())
+			Expect(apply(operator, on, true)).To(Succeed())
+
+			more := newObject(prometheusGVK, "monitoring", "k8s")
+			more.Object["spec"] = map[string]any{"enableRemoteWriteReceiver": true, "replicas": int64(3)}
+			Expect(apply(operator, more, true)).To(beDeniedBy(writesPolicy,
+				"may not update prometheuses.monitoring.coreos.com monitoring/k8s"))
+			Expect(mergePatch(operator, hub, map[string]any{
+				"metadata": map[string]any{"annotations": map[string]any{"mesh.kialiauth.io/allowed-namespaces": "kiali"}},
+			})).To(beDeniedBy(writesPolicy, "monitoring/k8s"))
+
+			// releaseReceiver.
+			live := get(newObject(prometheusGVK, "monitoring", "k8s"))
+			Expect(mergePatch(operator, live, map[string]any{
+				"metadata": map[string]any{"resourceVersion": live.GetResourceVersion()},
+				"spec":     map[string]any{"enableRemoteWriteReceiver": nil},
+			})).To(Succeed())
+			get(live)
+			Expect(live.Object["spec"]).NotTo(HaveKey("enableRemoteWriteReceiver"))
+			Expect(live.Object["spec"]).To(HaveKeyWithValue("replicas", int64(1)))
+		})
+
+		It("adds and removes a remote_write entry, and changes nothing else", func() {
+			item := map[string]any{"name": entry, "url": "https://hub.example.com/api/v1/write"}
+			// wirePrometheus, in internal/controller/spokes.go.
+			wired := newObject(prometheusGVK, "monitoring", "k8s")
+			wired.Object["spec"] = map[string]any{"remoteWrite": []any{item}}
+			wired.SetResourceVersion(hub.GetResourceVersion())
+			Expect(apply(operator, wired, true)).To(Succeed())
+
+			again := newObject(prometheusGVK, "monitoring", "k8s")
+			again.Object["spec"] = map[string]any{"remoteWrite": []any{item}, "enableRemoteWriteReceiver": true, "replicas": int64(2)}
+			Expect(apply(operator, again, true)).To(beDeniedBy(writesPolicy, "monitoring/k8s"))
+
+			// unwirePrometheus.
+			live := get(newObject(prometheusGVK, "monitoring", "k8s"))
+			Expect(jsonPatch(operator, live,
+				map[string]any{"op": "test", "path": "/metadata/resourceVersion", "value": live.GetResourceVersion()},
+				map[string]any{"op": "remove", "path": "/spec/remoteWrite"},
+			)).To(Succeed())
+		})
+	})
+
+	Context("remote_write entries in ConfigMaps", func() {
+		It("creates, edits and deletes the user-workload monitoring ConfigMap it made", func() {
+			uwm := namespace("openshift-user-workload-monitoring")
+			// wireUWM.
+			cm := &corev1.ConfigMap{
+				ObjectMeta: metav1.ObjectMeta{Namespace: uwm, Name: "user-workload-monitoring-config"},
+				Data:       map[string]string{"config.yaml": "prometheus:\n  remoteWrite:\n  - name: " + entry + "\n"},
+			}
+			Expect(operator.Create(ctx, cm, client.FieldOwner(fieldManager))).To(Succeed())
+			// patchConfigMap.
+			Expect(mergePatch(operator, cm, map[string]any{
+				"metadata": map[string]any{"resourceVersion": cm.ResourceVersion},
+				"data":     map[string]any{"config.yaml": "prometheus:\n  remoteWrite: []\n"},
+			})).To(Succeed())
+			// unwireUWM.
+			Expect(operator.Delete(ctx, cm, client.Preconditions{UID: &cm.UID, ResourceVersion: &cm.ResourceVersion})).To(Succeed())
+
+			// One a user made is theirs: the operator only edits it.
+			mine := &corev1.ConfigMap{
+				ObjectMeta: metav1.ObjectMeta{Namespace: uwm, Name: "user-workload-monitoring-config"},
+				Data:       map[string]string{"config.yaml": "prometheus:\n  retention: 24h\n"},
+			}
+			Expect(k.Create(ctx, mine, client.FieldOwner("kubectl-create"))).To(Succeed())
+			Expect(mergePatch(operator, mine, map[string]any{
+				"data": map[string]any{"config.yaml": "prometheus:\n  retention: 24h\n  remoteWrite:\n  - name: " + entry + "\n"},
+			})).To(Succeed())
+			Expect(operator.Delete(ctx, mine)).To(beDeniedBy(writesPolicy,
+				"may not delete configmaps openshift-user-workload-monitoring/user-workload-monitoring-config"))
+			Expect(k.Delete(ctx, mine)).To(Succeed())
+		})
+
+		It("may not create another unlabelled ConfigMap", func() {
+			uwm := namespace("openshift-user-workload-monitoring")
+			cm := &corev1.ConfigMap{
+				ObjectMeta: metav1.ObjectMeta{Namespace: uwm, Name: "something-else"},
+				Data:       map[string]string{"config.yaml": "{}"},
+			}
+			Expect(operator.Create(ctx, cm, client.FieldOwner(fieldManager))).To(beDeniedBy(writesPolicy,
+				"may not create configmaps openshift-user-workload-monitoring/something-else: it would not carry the operator's label"))
+		})
+
+		It("edits one key of a prometheus.yml ConfigMap and nothing else", func() {
+			istio := namespace("istio-system")
+			cm := &corev1.ConfigMap{
+				ObjectMeta: metav1.ObjectMeta{Namespace: istio, Name: "prometheus"},
+				Data:       map[string]string{"prometheus.yml": "global: {}\n", "alerts": "{}"},
+			}
+			Expect(k.Create(ctx, cm, client.FieldOwner("helm"))).To(Succeed())
+			// patchConfigMap, for a configMap target.
+			Expect(mergePatch(operator, cm, map[string]any{
+				"metadata": map[string]any{"resourceVersion": cm.ResourceVersion},
+				"data":     map[string]any{"prometheus.yml": "global: {}\nremote_write:\n- name: " + entry + "\n  url: https://hub.example.com/api/v1/write\n"},
+			})).To(Succeed())
+			Expect(mergePatch(operator, cm, map[string]any{
+				"data": map[string]any{"alerts": "groups: []"},
+			})).To(beDeniedBy(writesPolicy, "may not update configmaps istio-system/prometheus"))
+
+			Expect(mergePatch(operator, cm, map[string]any{
+				"data": map[string]any{"prometheus.yml": "global: {}\n", "alerts": "groups: []"},
+			})).To(beDeniedBy(writesPolicy, "may not update configmaps istio-system/prometheus"))
+			Expect(mergePatch(operator, cm, map[string]any{
+				"data": map[string]any{"alerts": nil},
+			})).To(beDeniedBy(writesPolicy, "istio-system/prometheus"))
+			Expect(mergePatch(operator, cm, map[string]any{
+				"binaryData": map[string]any{"extra": "AA=="},
+			})).To(beDeniedBy(writesPolicy, "istio-system/prometheus"))
+			Expect(mergePatch(operator, cm, map[string]any{
+				"metadata": map[string]any{"labels": map[string]any{"app": "prometheus"}},
+				"data":     map[string]any{"prometheus.yml": "global: {}\n"},
+			})).To(beDeniedBy(writesPolicy, "istio-system/prometheus"))
+			Expect(get(cm).GetLabels()).To(BeEmpty())
+			Expect(cm.Data["prometheus.yml"]).To(ContainSubstring("remote_write"))
+		})
+	})
+
+	Context("release 0.1.0's CA bundle", func() {
+		BeforeEach(func() {
+			ns = freshNamespace("legacy")
+		})
+
+		It("takes back its label, owner reference and annotation, and nothing else", func() {
+			owner := sample("mesh_v1alpha1_kialiauthproxy.yaml", ns)
+			Expect(k.Create(ctx, owner)).To(Succeed())
+			// What 0.1.0 applied...
+			made := newObject(configMapGVK, ns, "kiali-cabundle")
+			made.SetLabels(map[string]string{managedByLabel: managedByValue, "mesh.kialiauth.io/instance": "kiali"})
+			made.SetAnnotations(map[string]string{
+				"service.beta.openshift.io/inject-cabundle": "true",
+				"mesh.kialiauth.io/applied-hash":            "0123abcd",
+			})
+			made.Object["metadata"].(map[string]any)["ownerReferences"] = []any{map[string]any{
+				"apiVersion": "mesh.kialiauth.io/v1alpha1", "kind": "KialiAuthProxy",
+				"name": owner.GetName(), "uid": string(owner.GetUID()), "controller": true,
+			}}
+			Expect(apply(operator, made, true)).To(Succeed())
+			// ...and what the service CA operator and the Kiali operator added.
+			Expect(k.Patch(ctx, made, client.RawPatch(types.MergePatchType,
+				[]byte(`{"data":{"service-ca.crt":"-----BEGIN CERTIFICATE-----"}}`)), client.FieldOwner("service-ca-operator"))).To(Succeed())
+			kiali := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "kiali-stand-in"}}
+			Expect(k.Create(ctx, kiali)).To(Succeed())
+			Expect(k.Patch(ctx, made, client.RawPatch(types.JSONPatchType, []byte(`[{"op":"add","path":"/metadata/ownerReferences/-","value":`+
+				`{"apiVersion":"v1","kind":"ConfigMap","name":"kiali-stand-in","uid":"`+string(kiali.UID)+`"}}]`)),
+				client.FieldOwner("kiali-operator"))).To(Succeed())
+
+			// releaseLegacyCABundle: an apply of nothing but the annotation.
+			release := newObject(configMapGVK, ns, "kiali-cabundle")
+			release.SetAnnotations(map[string]string{"service.beta.openshift.io/inject-cabundle": "true"})
+			Expect(apply(operator, release, false)).To(Succeed())
+
+			live := get(newObject(configMapGVK, ns, "kiali-cabundle"))
+			Expect(live.GetLabels()).To(BeEmpty())
+			Expect(live.GetAnnotations()).To(Equal(map[string]string{"service.beta.openshift.io/inject-cabundle": "true"}))
+			Expect(live.GetOwnerReferences()).To(ConsistOf(HaveField("Name", "kiali-stand-in")))
+			Expect(live.Object["data"]).To(HaveKey("service-ca.crt"))
+		})
+
+		It("may not release it with its content changed, or still owned", func() {
+			owner := sample("mesh_v1alpha1_kialiauthproxy.yaml", ns)
+			owner.SetName("other")
+			Expect(k.Create(ctx, owner)).To(Succeed())
+			cm := &corev1.ConfigMap{
+				ObjectMeta: metav1.ObjectMeta{
+					Namespace: ns, Name: "other-cabundle", Labels: labels(),
+					OwnerReferences: []metav1.OwnerReference{{
+						APIVersion: "mesh.kialiauth.io/v1alpha1", Kind: "KialiAuthProxy",
+						Name: owner.GetName(), UID: owner.GetUID(), Controller: ptr.To(true),
+					}},
+				},
+				Data: map[string]string{"service-ca.crt": "-----BEGIN CERTIFICATE-----"},
+			}
+			Expect(operator.Create(ctx, cm, client.FieldOwner(fieldManager))).To(Succeed())
+			Expect(mergePatch(operator, cm, map[string]any{
+				"metadata": map[string]any{"labels": map[string]any{managedByLabel: nil}, "ownerReferences": nil},
+				"data":     map[string]any{"service-ca.crt": "forged"},
+			})).To(beDeniedBy(writesPolicy, "may not update configmaps "+ns+"/other-cabundle: the update takes off the operator's label"))
+			Expect(mergePatch(operator, cm, map[string]any{
+				"metadata": map[string]any{"labels": map[string]any{managedByLabel: nil}},
+			})).To(beDeniedBy(writesPolicy, ns+"/other-cabundle"))
+		})
+
+		It("may not make the CA bundle again, and deletes a copy holding nothing but its own fields", func() {
+			// The release's apply, when the ConfigMap was deleted meanwhile,
+			// would create it unlabelled: refused.
+			release := newObject(configMapGVK, ns, "gone-cabundle")
+			release.SetAnnotations(map[string]string{"service.beta.openshift.io/inject-cabundle": "true"})
+			Expect(apply(operator, release, false)).To(beDeniedBy(writesPolicy, "may not create configmaps "+ns+"/gone-cabundle"))
+
+			// Such a copy made before the guard was in place: only the
+			// operator's field manager wrote it.
+			copied := newObject(configMapGVK, ns, "gone-cabundle")
+			copied.SetAnnotations(map[string]string{"service.beta.openshift.io/inject-cabundle": "true"})
+			Expect(apply(k, copied, false)).To(Succeed())
+			uid := copied.GetUID()
+			Expect(operator.Delete(ctx, copied, client.Preconditions{UID: &uid})).To(Succeed())
+
+			// One someone else wrote to is not the operator's to delete.
+			theirs := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
+				Namespace: ns, Name: "theirs-cabundle",
+				Annotations: map[string]string{"service.beta.openshift.io/inject-cabundle": "true"},
+			}}
+			Expect(k.Create(ctx, theirs, client.FieldOwner("kubectl-create"))).To(Succeed())
+			Expect(operator.Delete(ctx, theirs)).To(beDeniedBy(writesPolicy, "may not delete configmaps "+ns+"/theirs-cabundle"))
+		})
+	})
+
+	It("creates, updates and deletes its own objects", func() {
+		cm := &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "kiali-remote-write", Labels: labels()},
+			Data:       map[string]string{"record": "{}"},
+		}
+		Expect(operator.Create(ctx, cm, client.FieldOwner(fieldManager))).To(Succeed())
+		Expect(mergePatch(operator, cm, map[string]any{
+			"metadata": map[string]any{"annotations": map[string]any{"example.com/a": "b"}},
+			"data":     map[string]any{"record": `{"east":{}}`, "other": "x"},
+		})).To(Succeed())
+		Expect(operator.Delete(ctx, cm)).To(Succeed())
+	})
+})

@@ -1,0 +1,88 @@
+// Package guard proves the admission guard (config/guard) against a real
+// kube-apiserver and etcd (envtest): the ValidatingAdmissionPolicy that
+// narrows the operator's own writes, and the one that admits a
+// KialiAuthProxy only from a user who holds what the operator would
+// exercise for it. The operator is not run: its writes are made here, as
+// its code makes them, with its ServiceAccount's identity.
+package guard
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
+	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
+)
+
+var (
+	env *envtest.Environment
+	cfg *rest.Config
+	// k is the cluster's administrator (system:masters), whom the guard
+	// does not concern.
+	k client.Client
+	// operator is the operator's ServiceAccount, bound to cluster-admin so
+	// that only the guard decides.
+	operator client.Client
+	ctx      context.Context
+
+	stopControllers func() error
+	controllersLog  = &syncBuffer{}
+)
+
+func TestGuard(t *testing.T) {
+	RegisterFailHandler(Fail)
+	SetDefaultEventuallyTimeout(30 * time.Second)
+	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
+	RunSpecs(t, "Guard Suite")
+}
+
+var _ = BeforeSuite(func() {
+	ctx = context.Background()
+	var err error
+	env, err = testbed.NewEnvironment(testbed.All)
+	Expect(err).NotTo(HaveOccurred())
+	cfg, err = env.Start()
+	Expect(err).NotTo(HaveOccurred())
+	k, err = client.New(cfg, client.Options{Scheme: controller.NewScheme()})
+	Expect(err).NotTo(HaveOccurred())
+
+	// edit and admin are filled by aggregation in a real cluster; the
+	// requester specs depend on what that puts in them.
+	stopControllers, err = testbed.StartControllerManager(env, cfg,
+		[]string{testbed.ClusterRoleAggregationController}, controllersLog)
+	Expect(err).NotTo(HaveOccurred())
+
+	Expect(k.Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "guard-test-operator-cluster-admin"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
+		Subjects: []rbacv1.Subject{{
+			Kind: rbacv1.ServiceAccountKind, Namespace: operatorNamespace, Name: operatorServiceAccount,
+		}},
+	})).To(Succeed())
+	operator = impersonate(operatorUser, operatorGroups...)
+
+	for _, u := range kustomizeBuild("guard") {
+		Expect(k.Create(ctx, u)).To(Succeed(), "creating %s %s", u.GetKind(), u.GetName())
+	}
+	waitForGuard()
+})
+
+var _ = AfterSuite(func() {
+	if stopControllers != nil {
+		if err := stopControllers(); err != nil {
+			GinkgoWriter.Println(err)
+		}
+	}
+	if env != nil {
+		Expect(env.Stop()).To(Succeed())
+	}
+})
