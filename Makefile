@@ -28,8 +28,10 @@ help: ## Display this help.
 ##@ Development
 
 .PHONY: manifests
-manifests: controller-gen ## Generate the CRD and RBAC manifests.
-	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+manifests: controller-gen ## Generate the CRD and RBAC manifests (namespaced rules from internal/controller, cluster-scoped from internal/operator).
+	$(CONTROLLER_GEN) crd paths="./api/..." output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=manager-role paths="./internal/controller/..." output:rbac:artifacts:config=config/rbac
+	$(CONTROLLER_GEN) rbac:roleName=manager-cluster-role paths="./internal/operator/..." output:rbac:artifacts:config=config/rbac/cluster
 
 .PHONY: generate
 generate: controller-gen ## Generate the extraArgs CEL rules (from api/v1alpha1/proxyflags.go) and DeepCopy methods.
@@ -108,13 +110,22 @@ uninstall: manifests kustomize ## Remove the CRD from the cluster of the current
 	$(KUSTOMIZE) build config/crd | $(KUBECTL) delete --ignore-not-found -f -
 
 .PHONY: deploy
-deploy: manifests kustomize ## Deploy the operator to the cluster of the current kubeconfig.
+deploy: manifests kustomize ## Deploy the operator for every namespace (AllNamespaces), with the admission guard.
 	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
 	$(KUSTOMIZE) build config/default | $(KUBECTL) apply --server-side -f -
+
+.PHONY: deploy-namespaced
+deploy-namespaced: manifests kustomize ## Deploy the operator for its own namespace only (OwnNamespace), with the admission guard.
+	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
+	$(KUSTOMIZE) build config/namespaced | $(KUBECTL) apply --server-side -f -
 
 .PHONY: undeploy
 undeploy: kustomize ## Remove the operator from the cluster of the current kubeconfig.
 	$(KUSTOMIZE) build config/default | $(KUBECTL) delete --ignore-not-found -f -
+
+.PHONY: undeploy-namespaced
+undeploy-namespaced: kustomize ## Remove an operator deployed with deploy-namespaced.
+	$(KUSTOMIZE) build config/namespaced | $(KUBECTL) delete --ignore-not-found -f -
 
 ##@ Tools
 

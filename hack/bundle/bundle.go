@@ -24,6 +24,9 @@ type Options struct {
 
 const packageName = "kiali-auth-proxy-operator"
 
+// watchNamespaceEnv is the manager's list of namespaces to watch.
+const watchNamespaceEnv = "WATCH_NAMESPACE"
+
 // Generate returns the bundle's files by path.
 func Generate(manifests []byte, o Options) (map[string][]byte, error) {
 	objs, err := decode(manifests)
@@ -161,19 +164,33 @@ func completeCSV(csv, deployment *unstructured.Unstructured, crds []*unstructure
 	csv.SetAnnotations(ann)
 
 	// The manager's container runs the operator image; its
-	// RELATED_IMAGE_OAUTH_PROXY is the oauth-proxy image OLM mirrors.
+	// RELATED_IMAGE_OAUTH_PROXY is the oauth-proxy image OLM mirrors, and
+	// its WATCH_NAMESPACE the OperatorGroup's target namespaces, which OLM
+	// writes in the olm.targetNamespaces annotation of the pod template in
+	// every install mode ("" for AllNamespaces).
 	containers, _, _ := unstructured.NestedSlice(deployment.Object, "spec", "template", "spec", "containers")
 	proxyImage := ""
 	for _, c := range containers {
 		c := c.(map[string]any)
 		c["image"] = o.Image
 		env, _, _ := unstructured.NestedSlice(c, "env")
+		kept := []any{}
 		for _, e := range env {
 			e := e.(map[string]any)
-			if e["name"] == "RELATED_IMAGE_OAUTH_PROXY" {
+			switch e["name"] {
+			case "RELATED_IMAGE_OAUTH_PROXY":
 				proxyImage, _ = e["value"].(string)
+			case watchNamespaceEnv:
+				continue
 			}
+			kept = append(kept, e)
 		}
+		c["env"] = append(kept, map[string]any{
+			"name": watchNamespaceEnv,
+			"valueFrom": map[string]any{"fieldRef": map[string]any{
+				"fieldPath": "metadata.annotations['olm.targetNamespaces']",
+			}},
+		})
 	}
 	if proxyImage == "" {
 		return errors.New("the manager Deployment does not set RELATED_IMAGE_OAUTH_PROXY")

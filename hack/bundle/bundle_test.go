@@ -118,3 +118,54 @@ func TestBundleValidates(t *testing.T) {
 		t.Errorf("only %d validators ran", len(results))
 	}
 }
+
+// Every install mode is declared, the CSV's clusterPermissions hold only
+// what cannot be namespaced, and the manager learns the target namespaces
+// from the annotation OLM sets on its pod template.
+func TestBundleInstallModes(t *testing.T) {
+	bundle, err := manifests.GetBundleFromDir(filepath.Join(root, "bundle", "manifests"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	csv := bundle.CSV
+	var modes []string
+	for _, m := range csv.Spec.InstallModes {
+		if m.Supported {
+			modes = append(modes, string(m.Type))
+		}
+	}
+	sort.Strings(modes)
+	if got, want := strings.Join(modes, ","), "AllNamespaces,MultiNamespace,OwnNamespace,SingleNamespace"; got != want {
+		t.Errorf("supported install modes %s, want %s", got, want)
+	}
+	clusterScoped := map[string]bool{
+		"apiextensions.k8s.io/customresourcedefinitions": true,
+		"authentication.k8s.io/tokenreviews":             true,
+		"authorization.k8s.io/subjectaccessreviews":      true,
+	}
+	for _, p := range csv.Spec.InstallStrategy.StrategySpec.ClusterPermissions {
+		for _, r := range p.Rules {
+			for _, g := range r.APIGroups {
+				for _, res := range r.Resources {
+					if !clusterScoped[g+"/"+res] {
+						t.Errorf("clusterPermissions grant %s/%s, which can be namespaced: it belongs in permissions", g, res)
+					}
+				}
+			}
+		}
+	}
+	found := false
+	for _, d := range csv.Spec.InstallStrategy.StrategySpec.DeploymentSpecs {
+		for _, c := range d.Spec.Template.Spec.Containers {
+			for _, e := range c.Env {
+				if e.Name == "WATCH_NAMESPACE" && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil &&
+					e.ValueFrom.FieldRef.FieldPath == "metadata.annotations['olm.targetNamespaces']" {
+					found = true
+				}
+			}
+		}
+	}
+	if !found {
+		t.Error("the manager's WATCH_NAMESPACE is not read from olm.targetNamespaces")
+	}
+}

@@ -28,10 +28,10 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-var _ = Describe("config/default", func() {
-	It("applies to a real API server with kubectl apply --server-side", func() {
-		manifests, err := exec.Command(tool("kustomize"), "build", filepath.Join(testbed.Root(), "config", "default")).Output()
-		Expect(err).NotTo(HaveOccurred(), "kustomize build config/default")
+var _ = DescribeTable("config/",
+	func(dir string, binding string) {
+		manifests, err := exec.Command(tool("kustomize"), "build", filepath.Join(testbed.Root(), "config", dir)).Output()
+		Expect(err).NotTo(HaveOccurred(), "kustomize build config/"+dir)
 
 		user, err := env.AddUser(envtest.User{Name: "deployer", Groups: []string{"system:masters"}}, nil)
 		Expect(err).NotTo(HaveOccurred())
@@ -44,7 +44,9 @@ var _ = Describe("config/default", func() {
 		// in it; create it for real, everything else only in a dry run.
 		ns := exec.Command(tool("kubectl"), "--kubeconfig", kubeconfigPath, "create", "namespace", "kiali-auth-proxy-operator-system")
 		out, err := ns.CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), string(out))
+		if !strings.Contains(string(out), "AlreadyExists") {
+			Expect(err).NotTo(HaveOccurred(), string(out))
+		}
 
 		apply := exec.Command(tool("kubectl"), "--kubeconfig", kubeconfigPath,
 			"apply", "--server-side", "--dry-run=server", "--field-manager=deploy-test", "-f", "-")
@@ -57,10 +59,19 @@ var _ = Describe("config/default", func() {
 			"customresourcedefinition.apiextensions.k8s.io/kialiauthproxies.mesh.kialiauth.io serverside-applied (server dry run)",
 			"deployment.apps/kiali-auth-proxy-operator-controller-manager serverside-applied (server dry run)",
 			"clusterrole.rbac.authorization.k8s.io/kiali-auth-proxy-operator-manager-role serverside-applied (server dry run)",
+			"clusterrole.rbac.authorization.k8s.io/kiali-auth-proxy-operator-manager-cluster-role serverside-applied (server dry run)",
+			"clusterrolebinding.rbac.authorization.k8s.io/kiali-auth-proxy-operator-manager-cluster-rolebinding serverside-applied (server dry run)",
+			binding + " serverside-applied (server dry run)",
 			"role.rbac.authorization.k8s.io/kiali-auth-proxy-operator-leader-election-role serverside-applied (server dry run)",
 			"service/kiali-auth-proxy-operator-controller-manager-metrics-service serverside-applied (server dry run)",
+			"validatingadmissionpolicy.admissionregistration.k8s.io/kiali-auth-proxy-operator-writes serverside-applied (server dry run)",
+			"validatingadmissionpolicy.admissionregistration.k8s.io/kiali-auth-proxy-operator-requester serverside-applied (server dry run)",
 		} {
 			Expect(string(out)).To(ContainSubstring(want))
 		}
-	})
-})
+	},
+	Entry("default applies to a real API server with kubectl apply --server-side, manager-role bound cluster-wide",
+		"default", "clusterrolebinding.rbac.authorization.k8s.io/kiali-auth-proxy-operator-manager-rolebinding"),
+	Entry("namespaced applies to a real API server with kubectl apply --server-side, manager-role bound in its namespace",
+		"namespaced", "rolebinding.rbac.authorization.k8s.io/kiali-auth-proxy-operator-manager-rolebinding"),
+)
