@@ -67,6 +67,21 @@ func nonZero(d time.Duration) *time.Duration {
 	return &d
 }
 
+// leaderElectionNamespace is where the leader election Lease lives: the
+// given namespace, or in a namespaced install the first watched one. Its
+// own namespace is not granted the operator in every namespaced install:
+// OLM v1 gives a SingleNamespace operator the CSV's permissions in the
+// watched namespace only (operator-controller,
+// internal/operator-controller/rukpak/render/registryv1/generators/generators.go,
+// BundleCSVPermissionsGenerator), while every install grants them in each
+// watched namespace. "" is the namespace the manager runs in.
+func leaderElectionNamespace(o Options) string {
+	if o.LeaderElectionNamespace != "" || len(o.WatchNamespaces) == 0 {
+		return o.LeaderElectionNamespace
+	}
+	return o.WatchNamespaces[0]
+}
+
 // namespaceConfigs is the cache's namespace restriction; nil watches every
 // namespace. Cluster-scoped kinds (the CRDs) are cached cluster-wide either
 // way.
@@ -105,7 +120,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (manager.Manager, *ct
 		PprofBindAddress:        o.PprofAddr,
 		LeaderElection:          o.LeaderElection,
 		LeaderElectionID:        "kiali-auth-proxy-operator.mesh.kialiauth.io",
-		LeaderElectionNamespace: o.LeaderElectionNamespace,
+		LeaderElectionNamespace: leaderElectionNamespace(o),
 		// Released on a clean shutdown, so a replacement takes over at once.
 		LeaderElectionReleaseOnCancel: true,
 		LeaseDuration:                 nonZero(o.LeaseDuration),
