@@ -47,12 +47,28 @@ const (
 	operatorUser           = "system:serviceaccount:" + operatorNamespace + ":" + operatorServiceAccount
 )
 
-var operatorGroups = []string{"system:serviceaccounts", "system:serviceaccounts:" + operatorNamespace, "system:authenticated"}
+var operatorGroups = serviceAccountGroups(operatorNamespace)
 
-// The guard's policies, as config/guard names them.
+// The writer of a spoke: the identity of the kubeconfig a KialiAuthProxy
+// names for another cluster. config/spoke-guard knows it by the
+// ServiceAccount's name alone, so its namespace here is any.
+const (
+	spokeWriterNamespace      = "kiali-remote"
+	spokeWriterServiceAccount = "kiali-auth-proxy-operator-remote-writer"
+	spokeWriterUser           = "system:serviceaccount:" + spokeWriterNamespace + ":" + spokeWriterServiceAccount
+)
+
+// serviceAccountGroups are the groups the API server gives a ServiceAccount
+// of namespace ns.
+func serviceAccountGroups(ns string) []string {
+	return []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"}
+}
+
+// The guard's policies, as config/guard and config/spoke-guard name them.
 const (
 	writesPolicy    = "kiali-auth-proxy-operator-writes"
 	requesterPolicy = "kiali-auth-proxy-operator-requester"
+	spokePolicy     = "kiali-auth-proxy-operator-spoke-writes"
 )
 
 // impersonate is a client acting as user: the administrator's credentials
@@ -211,7 +227,7 @@ func tokenSecret(ns, name string) *corev1.Secret {
 	}
 }
 
-// waitForGuard waits for both policies to take effect: the API server
+// waitForGuard waits for every policy to take effect: the API server
 // learns of policies and bindings through an informer, so they apply some
 // time after they are created. Each is probed with a dry-run request it
 // denies, which leaves nothing behind whether or not it is denied yet.
@@ -220,6 +236,9 @@ func waitForGuard() {
 	Eventually(func() error {
 		return operator.Create(ctx, tokenSecret(ns, "probe"), client.DryRunAll)
 	}).Should(beDeniedBy(writesPolicy, "service-account-token"))
+	Eventually(func() error {
+		return spokeWriter.Create(ctx, tokenSecret(ns, "probe"), client.DryRunAll)
+	}).Should(beDeniedBy(spokePolicy, "service-account-token"))
 
 	grantRole(ns, "probe", "probe", kialiAuthProxyRule)
 	probe := person("probe")

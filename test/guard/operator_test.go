@@ -25,11 +25,36 @@ var (
 	prometheusGVK          = schema.GroupVersionKind{Group: "monitoring.coreos.com", Version: "v1", Kind: "Prometheus"}
 	configMapGVK           = schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}
 	deploymentGVK          = schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
+	serviceAccountGVK      = schema.GroupVersionKind{Version: "v1", Kind: "ServiceAccount"}
 )
 
 // entry is the name of the remote_write entry the operator writes for
 // KialiAuthProxy kiali/kiali.
 var entry = render.NamesFor(&meshv1alpha1.KialiAuthProxy{ObjectMeta: metav1.ObjectMeta{Namespace: "kiali", Name: "kiali"}}).RemoteWriteEntry
+
+// namesOf are the names the operator renders for KialiAuthProxy kap.
+func namesOf(kap *unstructured.Unstructured) render.Names {
+	return render.NamesFor(&meshv1alpha1.KialiAuthProxy{ObjectMeta: metav1.ObjectMeta{Namespace: kap.GetNamespace(), Name: kap.GetName()}})
+}
+
+// controllerRefTo is the controller reference the operator's apply puts on
+// what it makes for KialiAuthProxy kap.
+func controllerRefTo(kap *unstructured.Unstructured) map[string]any {
+	return map[string]any{
+		"apiVersion": "mesh.kialiauth.io/v1alpha1", "kind": "KialiAuthProxy",
+		"name": kap.GetName(), "uid": string(kap.GetUID()),
+		"controller": true, "blockOwnerDeletion": true,
+	}
+}
+
+// setOwnerReferences sets u's metadata.ownerReferences to refs.
+func setOwnerReferences(u *unstructured.Unstructured, refs ...map[string]any) {
+	list := make([]any, len(refs))
+	for i, r := range refs {
+		list[i] = r
+	}
+	u.Object["metadata"].(map[string]any)["ownerReferences"] = list
+}
 
 // labels are the operator's label, which is all the guard looks at.
 func labels() map[string]string { return map[string]string{managedByLabel: managedByValue} }
@@ -175,13 +200,7 @@ var _ = Describe("the operator's own writes", func() {
 			Expect(k.Create(ctx, owner)).To(Succeed())
 		})
 
-		controllerRef := func() map[string]any {
-			return map[string]any{
-				"apiVersion": "mesh.kialiauth.io/v1alpha1", "kind": "KialiAuthProxy",
-				"name": owner.GetName(), "uid": string(owner.GetUID()),
-				"controller": true, "blockOwnerDeletion": true,
-			}
-		}
+		controllerRef := func() map[string]any { return controllerRefTo(owner) }
 
 		It("hands a hand-made Deployment's fields over, then takes it over with its label and owner reference", func() {
 			d := &appsv1.Deployment{
@@ -281,6 +300,69 @@ var _ = Describe("the operator's own writes", func() {
 			}})).To(beDeniedBy(writesPolicy, "may not update services "+ns+"/kiali-oauth"))
 			Expect(metav1.GetControllerOf(get(svc))).To(HaveField("UID", other.UID))
 		})
+
+		// A controller reference is written by whoever writes the object,
+		// so it proves nothing alone: only a kind and name the operator
+		// renders for that KialiAuthProxy may be taken over.
+		It("may not take over the mesh ConfigMap, with a KialiAuthProxy's controller reference or not", func() {
+			istio := namespace("istio-system")
+			// A KialiAuthProxy of the control plane's own namespace, so that
+			// the reference is one the garbage collector would follow.
+			meshOwner := sample("mesh_v1alpha1_kialiauthproxy.yaml", istio)
+			Expect(k.Create(ctx, meshOwner)).To(Succeed())
+			DeferCleanup(func() { Expect(k.Delete(ctx, meshOwner)).To(Succeed()) })
+			mesh := &corev1.ConfigMap{
+				ObjectMeta: metav1.ObjectMeta{Namespace: istio, Name: "istio"},
+				Data:       map[string]string{"mesh": "defaultConfig: {}\n"},
+			}
+			Expect(k.Create(ctx, mesh, client.FieldOwner("istio-operator"))).To(Succeed())
+			DeferCleanup(func() { Expect(k.Delete(ctx, mesh)).To(Succeed()) })
+
+			claimed := newObject(configMapGVK, istio, "istio")
+			claimed.SetLabels(labels())
+			setOwnerReferences(claimed, controllerRefTo(meshOwner))
+			claimed.Object["data"] = map[string]any{"mesh": "defaultConfig: {}\nextensionProviders:\n" +
+				"- name: ext-authz\n  envoyExtAuthzHttp: {service: evil.example.com, port: 443}\n"}
+			Expect(apply(operator, claimed, true)).To(beDeniedBy(writesPolicy,
+				"the operator may not update configmaps istio-system/istio: it does not carry the operator's label",
+				"adoption of an object it renders"))
+			// Claimed with its data left alone, it is still no name the
+			// operator renders.
+			unstructured.RemoveNestedField(claimed.Object, "data")
+			Expect(apply(operator, claimed, true)).To(beDeniedBy(writesPolicy, "may not update configmaps istio-system/istio"))
+
+			Expect(get(mesh).GetLabels()).To(BeEmpty())
+			Expect(mesh.GetOwnerReferences()).To(BeEmpty())
+			Expect(mesh.Data).To(Equal(map[string]string{"mesh": "defaultConfig: {}\n"}))
+		})
+
+		It("may not take over an unrelated ServiceAccount to give it an OAuth redirect", func() {
+			sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "builder"}}
+			Expect(k.Create(ctx, sa, client.FieldOwner("kubectl-create"))).To(Succeed())
+			claimed := newObject(serviceAccountGVK, ns, "builder")
+			claimed.SetLabels(labels())
+			claimed.SetAnnotations(map[string]string{render.OAuthRedirectAnnotation: "https://evil.example.com"})
+			setOwnerReferences(claimed, controllerRef())
+			Expect(apply(operator, claimed, true)).To(beDeniedBy(writesPolicy,
+				"the operator may not update serviceaccounts "+ns+"/builder: it does not carry the operator's label"))
+			Expect(get(sa).GetLabels()).To(BeEmpty())
+			Expect(sa.GetAnnotations()).To(BeEmpty())
+			Expect(sa.GetOwnerReferences()).To(BeEmpty())
+		})
+
+		It("takes over a hand-made ServiceAccount of the name it renders", func() {
+			proxy := namesOf(owner).Proxy
+			Expect(proxy).To(Equal(owner.GetName() + "-oauth"))
+			sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: proxy}}
+			Expect(k.Create(ctx, sa, client.FieldOwner("kubectl-create"))).To(Succeed())
+			rendered := newObject(serviceAccountGVK, ns, proxy)
+			rendered.SetLabels(labels())
+			rendered.SetAnnotations(map[string]string{render.OAuthRedirectAnnotation: "https://kiali.mesh.apps.north.example.com"})
+			setOwnerReferences(rendered, controllerRef())
+			Expect(apply(operator, rendered, true)).To(Succeed())
+			Expect(metav1.GetControllerOf(get(sa))).To(HaveField("UID", owner.GetUID()))
+			Expect(sa.GetAnnotations()).To(HaveKeyWithValue(render.OAuthRedirectAnnotation, "https://kiali.mesh.apps.north.example.com"))
+		})
 	})
 
 	Context("the hub Prometheus", func() {
@@ -319,99 +401,26 @@ var _ = Describe("the operator's own writes", func() {
 			Expect(live.Object["spec"]).To(HaveKeyWithValue("replicas", int64(1)))
 		})
 
-		It("adds and removes a remote_write entry, and changes nothing else", func() {
+		// Those entries are written on other clusters, with the spoke
+		// writer's identity (spoke_test.go).
+		It("may not add or remove a remote_write entry", func() {
 			item := map[string]any{"name": entry, "url": "https://hub.example.com/api/v1/write"}
 			// wirePrometheus, in internal/controller/spokes.go.
 			wired := newObject(prometheusGVK, "monitoring", "k8s")
 			wired.Object["spec"] = map[string]any{"remoteWrite": []any{item}}
 			wired.SetResourceVersion(hub.GetResourceVersion())
-			Expect(apply(operator, wired, true)).To(Succeed())
+			Expect(apply(operator, wired, true)).To(beDeniedBy(writesPolicy,
+				"the operator may not update prometheuses.monitoring.coreos.com monitoring/k8s: it does not carry the operator's label"))
+			Expect(get(newObject(prometheusGVK, "monitoring", "k8s")).Object["spec"]).NotTo(HaveKey("remoteWrite"))
 
-			again := newObject(prometheusGVK, "monitoring", "k8s")
-			again.Object["spec"] = map[string]any{"remoteWrite": []any{item}, "enableRemoteWriteReceiver": true, "replicas": int64(2)}
-			Expect(apply(operator, again, true)).To(beDeniedBy(writesPolicy, "monitoring/k8s"))
-
-			// unwirePrometheus.
+			// unwirePrometheus, of an entry written there otherwise.
+			Expect(mergePatch(k, hub, map[string]any{"spec": map[string]any{"remoteWrite": []any{item}}})).To(Succeed())
 			live := get(newObject(prometheusGVK, "monitoring", "k8s"))
 			Expect(jsonPatch(operator, live,
 				map[string]any{"op": "test", "path": "/metadata/resourceVersion", "value": live.GetResourceVersion()},
 				map[string]any{"op": "remove", "path": "/spec/remoteWrite"},
-			)).To(Succeed())
-		})
-	})
-
-	Context("remote_write entries in ConfigMaps", func() {
-		It("creates, edits and deletes the user-workload monitoring ConfigMap it made", func() {
-			uwm := namespace("openshift-user-workload-monitoring")
-			// wireUWM.
-			cm := &corev1.ConfigMap{
-				ObjectMeta: metav1.ObjectMeta{Namespace: uwm, Name: "user-workload-monitoring-config"},
-				Data:       map[string]string{"config.yaml": "prometheus:\n  remoteWrite:\n  - name: " + entry + "\n"},
-			}
-			Expect(operator.Create(ctx, cm, client.FieldOwner(fieldManager))).To(Succeed())
-			// patchConfigMap.
-			Expect(mergePatch(operator, cm, map[string]any{
-				"metadata": map[string]any{"resourceVersion": cm.ResourceVersion},
-				"data":     map[string]any{"config.yaml": "prometheus:\n  remoteWrite: []\n"},
-			})).To(Succeed())
-			// unwireUWM.
-			Expect(operator.Delete(ctx, cm, client.Preconditions{UID: &cm.UID, ResourceVersion: &cm.ResourceVersion})).To(Succeed())
-
-			// One a user made is theirs: the operator only edits it.
-			mine := &corev1.ConfigMap{
-				ObjectMeta: metav1.ObjectMeta{Namespace: uwm, Name: "user-workload-monitoring-config"},
-				Data:       map[string]string{"config.yaml": "prometheus:\n  retention: 24h\n"},
-			}
-			Expect(k.Create(ctx, mine, client.FieldOwner("kubectl-create"))).To(Succeed())
-			Expect(mergePatch(operator, mine, map[string]any{
-				"data": map[string]any{"config.yaml": "prometheus:\n  retention: 24h\n  remoteWrite:\n  - name: " + entry + "\n"},
-			})).To(Succeed())
-			Expect(operator.Delete(ctx, mine)).To(beDeniedBy(writesPolicy,
-				"may not delete configmaps openshift-user-workload-monitoring/user-workload-monitoring-config"))
-			Expect(k.Delete(ctx, mine)).To(Succeed())
-		})
-
-		It("may not create another unlabelled ConfigMap", func() {
-			uwm := namespace("openshift-user-workload-monitoring")
-			cm := &corev1.ConfigMap{
-				ObjectMeta: metav1.ObjectMeta{Namespace: uwm, Name: "something-else"},
-				Data:       map[string]string{"config.yaml": "{}"},
-			}
-			Expect(operator.Create(ctx, cm, client.FieldOwner(fieldManager))).To(beDeniedBy(writesPolicy,
-				"may not create configmaps openshift-user-workload-monitoring/something-else: it would not carry the operator's label"))
-		})
-
-		It("edits one key of a prometheus.yml ConfigMap and nothing else", func() {
-			istio := namespace("istio-system")
-			cm := &corev1.ConfigMap{
-				ObjectMeta: metav1.ObjectMeta{Namespace: istio, Name: "prometheus"},
-				Data:       map[string]string{"prometheus.yml": "global: {}\n", "alerts": "{}"},
-			}
-			Expect(k.Create(ctx, cm, client.FieldOwner("helm"))).To(Succeed())
-			// patchConfigMap, for a configMap target.
-			Expect(mergePatch(operator, cm, map[string]any{
-				"metadata": map[string]any{"resourceVersion": cm.ResourceVersion},
-				"data":     map[string]any{"prometheus.yml": "global: {}\nremote_write:\n- name: " + entry + "\n  url: https://hub.example.com/api/v1/write\n"},
-			})).To(Succeed())
-			Expect(mergePatch(operator, cm, map[string]any{
-				"data": map[string]any{"alerts": "groups: []"},
-			})).To(beDeniedBy(writesPolicy, "may not update configmaps istio-system/prometheus"))
-
-			Expect(mergePatch(operator, cm, map[string]any{
-				"data": map[string]any{"prometheus.yml": "global: {}\n", "alerts": "groups: []"},
-			})).To(beDeniedBy(writesPolicy, "may not update configmaps istio-system/prometheus"))
-			Expect(mergePatch(operator, cm, map[string]any{
-				"data": map[string]any{"alerts": nil},
-			})).To(beDeniedBy(writesPolicy, "istio-system/prometheus"))
-			Expect(mergePatch(operator, cm, map[string]any{
-				"binaryData": map[string]any{"extra": "AA=="},
-			})).To(beDeniedBy(writesPolicy, "istio-system/prometheus"))
-			Expect(mergePatch(operator, cm, map[string]any{
-				"metadata": map[string]any{"labels": map[string]any{"app": "prometheus"}},
-				"data":     map[string]any{"prometheus.yml": "global: {}\n"},
-			})).To(beDeniedBy(writesPolicy, "istio-system/prometheus"))
-			Expect(get(cm).GetLabels()).To(BeEmpty())
-			Expect(cm.Data["prometheus.yml"]).To(ContainSubstring("remote_write"))
+			)).To(beDeniedBy(writesPolicy, "the operator may not update prometheuses.monitoring.coreos.com monitoring/k8s"))
+			Expect(get(live).Object["spec"]).To(HaveKeyWithValue("remoteWrite", ConsistOf(HaveKeyWithValue("name", entry))))
 		})
 	})
 
@@ -480,7 +489,84 @@ var _ = Describe("the operator's own writes", func() {
 			})).To(beDeniedBy(writesPolicy, ns+"/other-cabundle"))
 		})
 
-		It("may not make the CA bundle again, and deletes a copy holding nothing but its own fields", func() {
+		// The label alone does not say the CA bundle was the operator's: it
+		// may have been taken off by hand, or never restored from a backup,
+		// while the controller reference to the KialiAuthProxy is still
+		// there, and left there it would have the garbage collector delete
+		// the ConfigMap with the KialiAuthProxy.
+		It("releases one whose label was taken off by hand, by the owner reference left", func() {
+			owner := sample("mesh_v1alpha1_kialiauthproxy.yaml", ns)
+			Expect(k.Create(ctx, owner)).To(Succeed())
+			made := newObject(configMapGVK, ns, namesOf(owner).LegacyCABundle)
+			made.SetLabels(map[string]string{managedByLabel: managedByValue, "mesh.kialiauth.io/instance": "kiali"})
+			made.SetAnnotations(map[string]string{
+				"service.beta.openshift.io/inject-cabundle": "true",
+				"mesh.kialiauth.io/applied-hash":            "0123abcd",
+			})
+			setOwnerReferences(made, controllerRefTo(owner))
+			Expect(apply(operator, made, true)).To(Succeed())
+			Expect(k.Patch(ctx, made, client.RawPatch(types.MergePatchType,
+				[]byte(`{"metadata":{"labels":{"`+managedByLabel+`":null}}}`)), client.FieldOwner("kubectl-label"))).To(Succeed())
+			Expect(made.GetLabels()).NotTo(HaveKey(managedByLabel))
+
+			// releaseLegacyCABundle's apply.
+			release := newObject(configMapGVK, ns, made.GetName())
+			release.SetAnnotations(map[string]string{"service.beta.openshift.io/inject-cabundle": "true"})
+			Expect(apply(operator, release, false)).To(Succeed())
+			live := get(newObject(configMapGVK, ns, made.GetName()))
+			Expect(live.GetLabels()).To(BeEmpty())
+			Expect(live.GetAnnotations()).To(Equal(map[string]string{"service.beta.openshift.io/inject-cabundle": "true"}))
+			Expect(live.GetOwnerReferences()).To(BeEmpty())
+		})
+
+		It("strips an owner reference another field manager holds too, with no label left, and nothing else", func() {
+			owner := sample("mesh_v1alpha1_kialiauthproxy.yaml", ns)
+			Expect(k.Create(ctx, owner)).To(Succeed())
+			// A copy restored from a backup: the owner reference and the
+			// annotation came back under the restoring tool's field manager,
+			// which the release's apply leaves alone, and the label did not.
+			restored := &corev1.ConfigMap{
+				ObjectMeta: metav1.ObjectMeta{
+					Namespace: ns, Name: namesOf(owner).LegacyCABundle,
+					Annotations: map[string]string{
+						"service.beta.openshift.io/inject-cabundle": "true",
+						"mesh.kialiauth.io/applied-hash":            "0123abcd",
+					},
+					OwnerReferences: []metav1.OwnerReference{{
+						APIVersion: "mesh.kialiauth.io/v1alpha1", Kind: "KialiAuthProxy",
+						Name: owner.GetName(), UID: owner.GetUID(), Controller: ptr.To(true),
+					}},
+				},
+				Data: map[string]string{"service-ca.crt": "-----BEGIN CERTIFICATE-----"},
+			}
+			Expect(k.Create(ctx, restored, client.FieldOwner("velero"))).To(Succeed())
+
+			// stripOwnership, in internal/controller/legacy.go.
+			strip := func(more ...map[string]any) error {
+				return jsonPatch(operator, restored, append([]map[string]any{
+					{"op": "test", "path": "/metadata/uid", "value": string(restored.UID)},
+					{"op": "test", "path": "/metadata/resourceVersion", "value": restored.ResourceVersion},
+					{"op": "remove", "path": "/metadata/ownerReferences/0"},
+					{"op": "remove", "path": "/metadata/annotations/mesh.kialiauth.io~1applied-hash"},
+				}, more...)...)
+			}
+			Expect(strip(map[string]any{"op": "replace", "path": "/data/service-ca.crt", "value": "forged"})).To(beDeniedBy(writesPolicy,
+				"the operator may not update configmaps "+ns+"/"+restored.Name+": it does not carry the operator's label"))
+			Expect(strip(map[string]any{"op": "add", "path": "/metadata/annotations/example.com~1touched", "value": "true"})).To(
+				beDeniedBy(writesPolicy, ns+"/"+restored.Name))
+			Expect(strip()).To(Succeed())
+			Expect(get(restored).OwnerReferences).To(BeEmpty())
+			Expect(restored.Annotations).To(Equal(map[string]string{"service.beta.openshift.io/inject-cabundle": "true"}))
+			Expect(restored.Data).To(Equal(map[string]string{"service-ca.crt": "-----BEGIN CERTIFICATE-----"}))
+
+			// Released, it holds nothing of the operator's, and a release
+			// is no longer how the operator may write to it.
+			Expect(mergePatch(operator, restored, map[string]any{
+				"metadata": map[string]any{"annotations": map[string]any{"service.beta.openshift.io/inject-cabundle": nil}},
+			})).To(beDeniedBy(writesPolicy, "the operator may not update configmaps "+ns+"/"+restored.Name))
+		})
+
+		It("may not make the CA bundle again, nor delete a copy holding nothing but its own fields", func() {
 			// The release's apply, when the ConfigMap was deleted meanwhile,
 			// would create it unlabelled: refused.
 			release := newObject(configMapGVK, ns, "gone-cabundle")
@@ -488,12 +574,16 @@ var _ = Describe("the operator's own writes", func() {
 			Expect(apply(operator, release, false)).To(beDeniedBy(writesPolicy, "may not create configmaps "+ns+"/gone-cabundle"))
 
 			// Such a copy made before the guard was in place: only the
-			// operator's field manager wrote it.
+			// operator's field manager wrote it, but a field manager's name
+			// is anyone's to use, so that does not make it the operator's
+			// to delete.
 			copied := newObject(configMapGVK, ns, "gone-cabundle")
 			copied.SetAnnotations(map[string]string{"service.beta.openshift.io/inject-cabundle": "true"})
 			Expect(apply(k, copied, false)).To(Succeed())
 			uid := copied.GetUID()
-			Expect(operator.Delete(ctx, copied, client.Preconditions{UID: &uid})).To(Succeed())
+			Expect(operator.Delete(ctx, copied, client.Preconditions{UID: &uid})).To(beDeniedBy(writesPolicy,
+				"the operator may not delete configmaps "+ns+"/gone-cabundle: it does not carry the operator's label"))
+			get(copied)
 
 			// One someone else wrote to is not the operator's to delete.
 			theirs := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{

@@ -123,6 +123,19 @@ var _ = Describe("who may ask for a KialiAuthProxy", Ordered, func() {
 		Eventually(createDryRun(person("alice"), kap)).Should(Succeed())
 	})
 
+	// Anyone may name a ServiceAccount like the operator's in a namespace
+	// of theirs, so that name exempts no one.
+	It("refuses a user named like the operator's ServiceAccount, in another namespace, like anyone", func() {
+		ns := freshNamespace("team-d")
+		impostor := "system:serviceaccount:other-ns:" + operatorServiceAccount
+		grantRole(ns, "impostor-kap", impostor, rbacv1.PolicyRule{
+			APIGroups: []string{"mesh.kialiauth.io"}, Resources: []string{"kialiauthproxies"}, Verbs: []string{"create"},
+		})
+		c := impersonate(impostor, serviceAccountGroups("other-ns")...)
+		Eventually(createDryRun(c, sample("mesh_v1alpha1_kialiauthproxy.yaml", ns))).Should(beDeniedBy(requesterPolicy,
+			"user "+impostor+" may not create kialis.kiali.io in namespace "+ns+": the operator creates the Kiali CR kiali there"))
+	})
+
 	It("lets an update that leaves the spec alone through, for a user who has lost the permissions", func() {
 		ns := freshNamespace("team-b")
 		grantRole(ns, "bob-kap", "bob", kialiAuthProxyRule)

@@ -1,9 +1,12 @@
-// Package guard proves the admission guard (config/guard) against a real
-// kube-apiserver and etcd (envtest): the ValidatingAdmissionPolicy that
-// narrows the operator's own writes, and the one that admits a
-// KialiAuthProxy only from a user who holds what the operator would
-// exercise for it. The operator is not run: its writes are made here, as
-// its code makes them, with its ServiceAccount's identity.
+// Package guard proves the admission guard (config/guard and
+// config/spoke-guard) against a real kube-apiserver and etcd (envtest): the
+// ValidatingAdmissionPolicy that narrows the operator's own writes, the one
+// that admits a KialiAuthProxy only from a user who holds what the operator
+// would exercise for it, and the one that narrows a spoke's writer to the
+// operator's remote_write entries and credentials. The operator is not run:
+// its writes are made here, as its code makes them, with its
+// ServiceAccount's identity or the spoke writer's. One control plane plays
+// hub and spoke, as each policy matches one identity only.
 package guard
 
 import (
@@ -32,7 +35,9 @@ var (
 	// operator is the operator's ServiceAccount, bound to cluster-admin so
 	// that only the guard decides.
 	operator client.Client
-	ctx      context.Context
+	// spokeWriter is the writer of a spoke, bound to cluster-admin as well.
+	spokeWriter client.Client
+	ctx         context.Context
 
 	stopControllers func() error
 	controllersLog  = &syncBuffer{}
@@ -69,9 +74,19 @@ var _ = BeforeSuite(func() {
 		}},
 	})).To(Succeed())
 	operator = impersonate(operatorUser, operatorGroups...)
+	Expect(k.Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "guard-test-spoke-writer-cluster-admin"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
+		Subjects: []rbacv1.Subject{{
+			Kind: rbacv1.ServiceAccountKind, Namespace: spokeWriterNamespace, Name: spokeWriterServiceAccount,
+		}},
+	})).To(Succeed())
+	spokeWriter = impersonate(spokeWriterUser, serviceAccountGroups(spokeWriterNamespace)...)
 
-	for _, u := range kustomizeBuild("guard") {
-		Expect(k.Create(ctx, u)).To(Succeed(), "creating %s %s", u.GetKind(), u.GetName())
+	for _, dir := range []string{"guard", "spoke-guard"} {
+		for _, u := range kustomizeBuild(dir) {
+			Expect(k.Create(ctx, u)).To(Succeed(), "creating %s %s from config/%s", u.GetKind(), u.GetName(), dir)
+		}
 	}
 	waitForGuard()
 })
