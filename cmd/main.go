@@ -44,7 +44,7 @@ func main() {
 	flag.BoolVar(&o.LeaderElection, "leader-elect", false,
 		"Elect a leader, so that only one of several replicas reconciles at a time.")
 	flag.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "",
-		"Namespace of the leader election Lease; defaults to the first of --watch-namespaces, or else the manager's own namespace.")
+		"Namespace of the leader election Lease; defaults to the one namespace of --watch-namespaces when it names one, or else the manager's own namespace.")
 	flag.DurationVar(&o.LeaseDuration, "leader-elect-lease-duration", 15*time.Second,
 		"How long a standby waits, after the leader's last renewal, before it takes over.")
 	flag.DurationVar(&o.RenewDeadline, "leader-elect-renew-deadline", 10*time.Second,

@@ -2,8 +2,9 @@ package operator
 
 import "testing"
 
-// In a namespaced install the Lease goes where every install grants the
-// operator its permissions: the first watched namespace.
+// Watching one namespace, the Lease goes there, where every install grants
+// the operator its permissions; watching several (OLM v0 only), it stays in
+// the operator's own namespace, whatever the list holds.
 func TestLeaderElectionNamespace(t *testing.T) {
 	for _, tc := range []struct {
 		o    Options
@@ -11,7 +12,8 @@ func TestLeaderElectionNamespace(t *testing.T) {
 	}{
 		{Options{}, ""},
 		{Options{LeaderElectionNamespace: "ops"}, "ops"},
-		{Options{WatchNamespaces: []string{"kiali", "team-a"}}, "kiali"},
+		{Options{WatchNamespaces: []string{"kiali"}}, "kiali"},
+		{Options{WatchNamespaces: []string{"kiali", "team-a"}}, ""},
 		{Options{LeaderElectionNamespace: "ops", WatchNamespaces: []string{"kiali"}}, "ops"},
 	} {
 		if got := leaderElectionNamespace(tc.o); got != tc.want {

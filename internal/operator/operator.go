@@ -68,15 +68,17 @@ func nonZero(d time.Duration) *time.Duration {
 }
 
 // leaderElectionNamespace is where the leader election Lease lives: the
-// given namespace, or in a namespaced install the first watched one. Its
-// own namespace is not granted the operator in every namespaced install:
-// OLM v1 gives a SingleNamespace operator the CSV's permissions in the
-// watched namespace only (operator-controller,
+// given namespace; else, when the operator watches a single namespace, that
+// one; else "", the namespace the manager runs in. OLM v1 gives a
+// SingleNamespace operator the CSV's permissions in the watched namespace
+// only, none in its own (operator-controller,
 // internal/operator-controller/rukpak/render/registryv1/generators/generators.go,
-// BundleCSVPermissionsGenerator), while every install grants them in each
-// watched namespace. "" is the namespace the manager runs in.
+// BundleCSVPermissionsGenerator); OLM v0 grants them in its own namespace
+// too, and is the only one with several target namespaces. Staying in the
+// operator's namespace with several keeps the Lease in one place when an
+// OperatorGroup's targets change, so two managers never lead at once.
 func leaderElectionNamespace(o Options) string {
-	if o.LeaderElectionNamespace != "" || len(o.WatchNamespaces) == 0 {
+	if o.LeaderElectionNamespace != "" || len(o.WatchNamespaces) != 1 {
 		return o.LeaderElectionNamespace
 	}
 	return o.WatchNamespaces[0]

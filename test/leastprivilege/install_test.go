@@ -29,6 +29,10 @@ import (
 // bundle alike; the guard recognises the operator by it.
 const serviceAccount = "kiali-auth-proxy-operator-controller-manager"
 
+// spokeWriter is the ServiceAccount name config/spoke-guard holds to the
+// writes a spoke's kubeconfig is for.
+const spokeWriter = "kiali-auth-proxy-operator-remote-writer"
+
 // installation is what one install mode puts on the cluster for the
 // operator: its RBAC, and the namespaces its manager is told to watch.
 type installation struct {

@@ -32,7 +32,7 @@ const (
 var _ = Describe("The operator under its own identity", Ordered, func() {
 	// The full set of scenarios runs in the install mode that grants the
 	// least and spreads over the most namespaces: OLM's MultiNamespace.
-	Context("installed by OLM v0 for four namespaces (MultiNamespace)", Ordered, func() {
+	Context("installed by OLM v0 for five namespaces (MultiNamespace)", Ordered, func() {
 		const (
 			operatorNS = "lp-operators"
 			kialiNS    = "lp-kiali"
@@ -46,7 +46,9 @@ var _ = Describe("The operator under its own identity", Ordered, func() {
 			for _, ns := range []string{outsideNS, "istio-system"} {
 				ensureNamespace(hub, ns)
 			}
-			r = install(fromBundle(olmV0, "MultiNamespace", operatorNS, []string{kialiNS, consoleNS, meshNS, hubMonNS}))
+			// istio-system is watched too: there the guard, not RBAC, refuses
+			// what the operator must not write.
+			r = install(fromBundle(olmV0, "MultiNamespace", operatorNS, []string{kialiNS, consoleNS, meshNS, hubMonNS, "istio-system"}))
 		})
 		AfterAll(func() { r.uninstall() })
 
@@ -204,6 +206,7 @@ var _ = Describe("The operator under its own identity", Ordered, func() {
 		{"config/default (AllNamespaces)", func() installation { return fromKustomize("default") }, "lp-anywhere"},
 		{"config/namespaced (OwnNamespace)", func() installation { return fromKustomize("namespaced") }, "kiali-auth-proxy-operator-system"},
 		{"OLM v0 in OwnNamespace", func() installation { return fromBundle(olmV0, "OwnNamespace", "lp-own", []string{"lp-own"}) }, "lp-own"},
+		{"OLM v1 in OwnNamespace", func() installation { return fromBundle(olmV1, "OwnNamespace", "lp-own1", []string{"lp-own1"}) }, "lp-own1"},
 		{"OLM v0 in SingleNamespace", func() installation {
 			return fromBundle(olmV0, "SingleNamespace", "lp-single-op", []string{"lp-single"})
 		}, "lp-single"},
@@ -283,8 +286,9 @@ func refusals(r *running, outsideNS string) {
 	patch := []byte(`{"data":{"mesh":"defaultConfig: {}\nextensionProviders: []\n"}}`)
 	err := op.Patch(ctx, mesh, client.RawPatch("application/merge-patch+json", patch))
 	refused(err, "istio-system")
-	Expect(op.Patch(ctx, mesh, client.RawPatch("application/merge-patch+json",
-		[]byte(`{"metadata":{"labels":{"app.kubernetes.io/managed-by":"kiali-auth-proxy-operator"}}}`)))).NotTo(Succeed())
+	By("claiming that ConfigMap with its label")
+	refused(op.Patch(ctx, mesh, client.RawPatch("application/merge-patch+json",
+		[]byte(`{"metadata":{"labels":{"app.kubernetes.io/managed-by":"kiali-auth-proxy-operator"}}}`))), "istio-system")
 
 	By("a Deployment in a namespace it is not installed for")
 	d := &appsv1.Deployment{
@@ -382,10 +386,10 @@ func prepareSpoke() []byte {
 		Data:       map[string]string{"prometheus.yml": "global:\n  scrape_interval: 15s\n"},
 	})).To(Succeed())
 
-	// The writer has the operator's ServiceAccount name, so the spoke's
-	// guard holds it to the operator's rules.
+	// The writer has the name config/spoke-guard holds to the operator's
+	// remote_write writes.
 	const writerNS = "kiali-remote"
-	writerName := "system:serviceaccount:" + writerNS + ":" + serviceAccount
+	writerName := "system:serviceaccount:" + writerNS + ":" + spokeWriter
 	writer, err := spokeEnv.AddUser(envtest.User{Name: writerName, Groups: []string{"system:authenticated"}}, spokeCfg)
 	Expect(err).NotTo(HaveOccurred())
 	role := &rbacv1.ClusterRole{

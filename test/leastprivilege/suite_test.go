@@ -72,14 +72,16 @@ var _ = BeforeSuite(func() {
 	stopGC, err = testbed.StartGarbageCollector(hubEnv, hubCfg)
 	Expect(err).NotTo(HaveOccurred())
 
-	// The guard on both clusters: the spoke's writer is the one its
-	// kubeconfig names, and the spoke can hold it to the same rules.
+	// The guard on both clusters, and on the spoke the guard of its writer,
+	// the identity its kubeconfig names.
 	guard := kustomizeBuild("guard")
 	Expect(guard).NotTo(BeEmpty())
 	for _, c := range []client.Client{hub, spoke} {
 		applyAll(c, guard)
-		waitForGuard(c)
+		waitForGuard(c, serviceAccount)
 	}
+	applyAll(spoke, kustomizeBuild("spoke-guard"))
+	waitForGuard(spoke, spokeWriter)
 })
 
 var _ = AfterSuite(func() {
@@ -113,16 +115,16 @@ func removeAll(c client.Client, objs []*unstructured.Unstructured) {
 	}
 }
 
-// waitForGuard waits until the API server enforces the guard, which it
-// loads asynchronously: a probe identity with the operator's ServiceAccount
-// name and every permission creates a service-account-token Secret until
-// the guard denies it.
-func waitForGuard(c client.Client) {
+// waitForGuard waits until the API server enforces the guard of the
+// ServiceAccount name sa, which it loads asynchronously: a probe identity
+// of that name with every permission creates a service-account-token
+// Secret until the guard denies it.
+func waitForGuard(c client.Client, sa string) {
 	const probeNS = "guard-probe"
 	ensureNamespace(c, probeNS)
 	binding := &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "guard-probe"},
-		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: probeNS, Name: serviceAccount}},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: probeNS, Name: sa}},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
 	}
 	Expect(c.Create(ctx, binding)).To(Succeed())
@@ -130,7 +132,7 @@ func waitForGuard(c client.Client) {
 	if c == spoke {
 		cfg = spokeCfg
 	}
-	probe := as(cfg, "system:serviceaccount:"+probeNS+":"+serviceAccount, probeNS)
+	probe := as(cfg, "system:serviceaccount:"+probeNS+":"+sa, probeNS)
 	Eventually(func(g Gomega) {
 		s := tokenSecret(probeNS)
 		err := probe.Create(ctx, s)
@@ -206,8 +208,10 @@ func install(in installation) *running {
 	// Leader election as the manager Deployment runs it: the Lease in the
 	// operator's namespace, or in a namespaced install where the manager
 	// puts it by default.
+	// Out of a cluster the manager cannot find its own namespace: name it
+	// where it would default to that.
 	leaseNS := in.leaseNamespace
-	if leaseNS == "" && in.watch == nil {
+	if leaseNS == "" && len(in.watch) != 1 {
 		leaseNS = in.namespace
 	}
 	mgr, _, err := operator.New(mctx, cfg, operator.Options{
