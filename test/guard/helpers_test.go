@@ -1,16 +1,9 @@
 package guard
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
-	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gcustom"
@@ -20,10 +13,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
@@ -114,17 +105,9 @@ func beDeniedBy(policy string, parts ...string) types.GomegaMatcher {
 
 // kustomizeBuild builds a config/ directory as make deploy does.
 func kustomizeBuild(dir string) []*unstructured.Unstructured {
-	bin := filepath.Join(testbed.Root(), "bin", "kustomize")
-	if _, err := os.Stat(bin); err != nil {
-		bin, err = exec.LookPath("kustomize")
-		Expect(err).NotTo(HaveOccurred(), "kustomize is needed: make kustomize installs it into bin/")
-	}
-	out, err := exec.Command(bin, "build", filepath.Join(testbed.Root(), "config", dir)).Output()
-	if ee := (&exec.ExitError{}); errors.As(err, &ee) {
-		err = fmt.Errorf("%w: %s", err, ee.Stderr)
-	}
-	Expect(err).NotTo(HaveOccurred(), "kustomize build config/%s", dir)
-	return decode(out)
+	objs, err := testbed.KustomizeBuild(dir)
+	Expect(err).NotTo(HaveOccurred())
+	return objs
 }
 
 // readManifest reads the objects of a YAML file of the repository.
@@ -135,20 +118,9 @@ func readManifest(path ...string) []*unstructured.Unstructured {
 }
 
 func decode(raw []byte) []*unstructured.Unstructured {
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(raw)))
-	var out []*unstructured.Unstructured
-	for {
-		doc, err := reader.Read()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		Expect(err).NotTo(HaveOccurred())
-		obj := map[string]any{}
-		Expect(yaml.Unmarshal(doc, &obj)).To(Succeed())
-		if len(obj) > 0 {
-			out = append(out, &unstructured.Unstructured{Object: obj})
-		}
-	}
+	objs, err := testbed.DecodeYAML(raw)
+	Expect(err).NotTo(HaveOccurred())
+	return objs
 }
 
 // sample is a KialiAuthProxy from config/samples, in namespace ns: shapes
@@ -245,22 +217,4 @@ func waitForGuard() {
 	Eventually(func() error {
 		return probe.Create(ctx, sample("mesh_v1alpha1_kialiauthproxy.yaml", ns), client.DryRunAll)
 	}).Should(beDeniedBy(requesterPolicy, "may not create kialis.kiali.io"))
-}
-
-// syncBuffer is a bytes.Buffer safe for a process's two output streams.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -40,7 +40,7 @@ var (
 	ctx         context.Context
 
 	stopControllers func() error
-	controllersLog  = &syncBuffer{}
+	controllersLog  = &testbed.SyncBuffer{}
 )
 
 func TestGuard(t *testing.T) {

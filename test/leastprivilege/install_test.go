@@ -1,13 +1,8 @@
 package leastprivilege
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -69,34 +63,9 @@ func (in installation) watches(ns string) bool {
 
 // kustomizeBuild builds a config/ directory as make deploy does.
 func kustomizeBuild(dir string) []*unstructured.Unstructured {
-	bin := filepath.Join(testbed.Root(), "bin", "kustomize")
-	if _, err := os.Stat(bin); err != nil {
-		bin, err = exec.LookPath("kustomize")
-		Expect(err).NotTo(HaveOccurred(), "kustomize is needed: make kustomize installs it into bin/")
-	}
-	out, err := exec.Command(bin, "build", filepath.Join(testbed.Root(), "config", dir)).Output()
-	if ee := (&exec.ExitError{}); errors.As(err, &ee) {
-		err = fmt.Errorf("%w: %s", err, ee.Stderr)
-	}
-	Expect(err).NotTo(HaveOccurred(), "kustomize build config/%s", dir)
-	return decode(out)
-}
-
-func decode(raw []byte) []*unstructured.Unstructured {
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(raw)))
-	var out []*unstructured.Unstructured
-	for {
-		doc, err := reader.Read()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		Expect(err).NotTo(HaveOccurred())
-		obj := map[string]any{}
-		Expect(yaml.Unmarshal(doc, &obj)).To(Succeed())
-		if len(obj) > 0 {
-			out = append(out, &unstructured.Unstructured{Object: obj})
-		}
-	}
+	objs, err := testbed.KustomizeBuild(dir)
+	Expect(err).NotTo(HaveOccurred())
+	return objs
 }
 
 // identityKinds are what an install makes for the operator's identity.

@@ -78,7 +78,7 @@ func StartControllerManager(env *envtest.Environment, cfg *rest.Config, controll
 	if err != nil {
 		return nil, err
 	}
-	out := &syncBuffer{}
+	out := &SyncBuffer{}
 	var w io.Writer = out
 	if log != nil {
 		w = io.MultiWriter(out, log)
@@ -208,19 +208,20 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// syncBuffer is a bytes.Buffer safe for a process's two output streams.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for a process's two output streams,
+// for a test to show what a process it started printed.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()

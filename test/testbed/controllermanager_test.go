@@ -30,7 +30,7 @@ func TestClusterRoleAggregation(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	var log syncBuffer
+	var log SyncBuffer
 	stop, err := StartControllerManager(env, cfg, []string{ClusterRoleAggregationController}, &log)
 	if err != nil {
 		t.Fatal(err)

@@ -35,7 +35,7 @@ func TestGarbageCollector(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	var log syncBuffer
+	var log SyncBuffer
 	stop, err := StartGarbageCollectorWithLog(env, cfg, &log)
 	if err != nil {
 		t.Fatal(err)
