@@ -19,7 +19,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
-	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
@@ -63,36 +62,14 @@ func createReference() *meshv1alpha1.KialiAuthProxy {
 	return kap
 }
 
-// converged checks that the status describes the current generation with
-// the Kiali CR, the exposure and the lock-down applied and no problem (the
-// proxy's availability needs pods, which envtest does not run).
+// converged: see testbed.Converged.
 func converged(kap *meshv1alpha1.KialiAuthProxy) func(Gomega) {
-	return func(g Gomega) {
-		cur := &meshv1alpha1.KialiAuthProxy{}
-		g.Expect(k.Get(ctx, client.ObjectKeyFromObject(kap), cur)).To(Succeed())
-		g.Expect(cur.Status.ObservedGeneration).To(Equal(cur.Generation), "status is not for the latest generation")
-		for _, t := range []string{controller.ConditionKialiConfigured, controller.ConditionExposed} {
-			c := meta.FindStatusCondition(cur.Status.Conditions, t)
-			g.Expect(c).NotTo(BeNil(), "condition %s not set", t)
-			g.Expect(c.Status).To(Equal(metav1.ConditionTrue), "%s: %s", t, c.Message)
-		}
-		// No kubelet runs Kiali's pods here: the lock-down can be applied, not
-		// proven (test/integration runs pods for that).
-		g.Expect(testbed.LockDownApplied(cur)).To(BeTrue(), "the lock-down is not applied")
-		g.Expect(meta.IsStatusConditionFalse(cur.Status.Conditions, controller.ConditionDegraded)).To(BeTrue(), "Degraded")
-	}
+	return testbed.Converged(ctx, k, kap)
 }
 
-// condition reads one condition of the latest generation.
+// condition: see testbed.Condition.
 func condition(kap *meshv1alpha1.KialiAuthProxy, t string) func(Gomega) metav1.Condition {
-	return func(g Gomega) metav1.Condition {
-		cur := &meshv1alpha1.KialiAuthProxy{}
-		g.Expect(k.Get(ctx, client.ObjectKeyFromObject(kap), cur)).To(Succeed())
-		c := meta.FindStatusCondition(cur.Status.Conditions, t)
-		g.Expect(c).NotTo(BeNil(), "condition %s not set yet", t)
-		g.Expect(c.ObservedGeneration).To(Equal(cur.Generation), "condition %s is not for the latest generation", t)
-		return *c
-	}
+	return testbed.Condition(ctx, k, kap, t)
 }
 
 // updateKAP changes a KialiAuthProxy, retrying on conflicts with the

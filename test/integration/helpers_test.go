@@ -10,7 +10,6 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -102,17 +101,9 @@ func createHtpasswd(ns string) *corev1.Secret {
 
 func key(o client.Object) types.NamespacedName { return client.ObjectKeyFromObject(o) }
 
-// condition returns a function reading one condition of a KialiAuthProxy,
-// for Eventually.
+// condition: see testbed.Condition.
 func condition(kap *meshv1alpha1.KialiAuthProxy, t string) func(Gomega) metav1.Condition {
-	return func(g Gomega) metav1.Condition {
-		cur := &meshv1alpha1.KialiAuthProxy{}
-		g.Expect(k.Get(ctx, key(kap), cur)).To(Succeed())
-		c := meta.FindStatusCondition(cur.Status.Conditions, t)
-		g.Expect(c).NotTo(BeNil(), "condition %s not set yet", t)
-		g.Expect(c.ObservedGeneration).To(Equal(cur.Generation), "condition %s is not for the latest generation", t)
-		return *c
-	}
+	return testbed.Condition(ctx, k, kap, t)
 }
 
 // markDeploymentAvailable plays the Deployment controller, which envtest

@@ -6,7 +6,6 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -14,7 +13,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
-	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
 
@@ -42,35 +40,14 @@ func createSecret(ns, name string, data map[string][]byte) {
 	Expect(client.IgnoreAlreadyExists(hub.Create(ctx, s))).To(Succeed())
 }
 
-// converged checks that the status describes the current generation with
-// the Kiali CR, the exposure and the lock-down applied and no problem.
+// converged: see testbed.Converged.
 func converged(kap *meshv1alpha1.KialiAuthProxy) func(Gomega) {
-	return func(g Gomega) {
-		cur := &meshv1alpha1.KialiAuthProxy{}
-		g.Expect(hub.Get(ctx, client.ObjectKeyFromObject(kap), cur)).To(Succeed())
-		g.Expect(cur.Status.ObservedGeneration).To(Equal(cur.Generation), "status is not for the latest generation")
-		for _, t := range []string{controller.ConditionKialiConfigured, controller.ConditionExposed} {
-			c := meta.FindStatusCondition(cur.Status.Conditions, t)
-			g.Expect(c).NotTo(BeNil(), "condition %s not set", t)
-			g.Expect(c.Status).To(Equal(metav1.ConditionTrue), "%s: %s", t, c.Message)
-		}
-		g.Expect(testbed.LockDownApplied(cur)).To(BeTrue(), "the lock-down is not applied")
-		d := meta.FindStatusCondition(cur.Status.Conditions, controller.ConditionDegraded)
-		g.Expect(d).NotTo(BeNil())
-		g.Expect(d.Status).To(Equal(metav1.ConditionFalse), "Degraded: %s", d.Message)
-	}
+	return testbed.Converged(ctx, hub, kap)
 }
 
-// condition reads one condition of the latest generation.
+// condition: see testbed.Condition.
 func condition(kap *meshv1alpha1.KialiAuthProxy, t string) func(Gomega) metav1.Condition {
-	return func(g Gomega) metav1.Condition {
-		cur := &meshv1alpha1.KialiAuthProxy{}
-		g.Expect(hub.Get(ctx, client.ObjectKeyFromObject(kap), cur)).To(Succeed())
-		c := meta.FindStatusCondition(cur.Status.Conditions, t)
-		g.Expect(c).NotTo(BeNil(), "condition %s not set yet", t)
-		g.Expect(c.ObservedGeneration).To(Equal(cur.Generation), "condition %s is not for the latest generation", t)
-		return *c
-	}
+	return testbed.Condition(ctx, hub, kap, t)
 }
 
 // updateKAP changes a KialiAuthProxy, retrying on conflicts with the
