@@ -161,7 +161,7 @@ func waitForStatus(ctx context.Context, c client.Client, key client.ObjectKey, k
 		if err := c.Get(ctx, key, kap); err != nil {
 			return err
 		}
-		if kap.Status.ObservedGeneration == kap.Generation && meta.FindStatusCondition(kap.Status.Conditions, controller.ConditionReady) != nil {
+		if kap.Status.ObservedGeneration == kap.Generation && meta.FindStatusCondition(kap.Status.Conditions, meshv1alpha1.ConditionReady) != nil {
 			return nil
 		}
 		select {
@@ -174,7 +174,7 @@ func waitForStatus(ctx context.Context, c client.Client, key client.ObjectKey, k
 }
 
 func printResult(ctx context.Context, c client.Client, kap *meshv1alpha1.KialiAuthProxy) error {
-	ready := meta.FindStatusCondition(kap.Status.Conditions, controller.ConditionReady)
+	ready := meta.FindStatusCondition(kap.Status.Conditions, meshv1alpha1.ConditionReady)
 	age := time.Since(kap.CreationTimestamp.Time).Round(time.Second)
 	fmt.Printf("\n==> kubectl get kialiauthproxy -n %s\n%-10s %-6s %-45s %s\n%-10s %-6s %-45s %s\n", kap.Namespace,
 		"NAME", "READY", "URL", "AGE", kap.Name, ready.Status, kap.Status.URL, age)

@@ -21,19 +21,6 @@ import (
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 )
 
-// Adoption reasons.
-const (
-	// ReasonAdoptionRequired: objects of the names the operator would use
-	// exist, spec.adoption is Refuse, and nothing was applied.
-	ReasonAdoptionRequired = "AdoptionRequired"
-	// ReasonControlledByAnother: an object of such a name is controlled by
-	// another owner, which the operator never takes over.
-	ReasonControlledByAnother = "ControlledByAnother"
-	// ReasonAdoptionImpossible: spec.adoption is Adopt, but an object in the
-	// way differs from the rendered one in a field that cannot change.
-	ReasonAdoptionImpossible = "AdoptionImpossible"
-)
-
 // adoptionRetry is how often a refused KialiAuthProxy looks again: the
 // objects in the way are not the operator's, so it gets no event when the
 // user deletes them.
@@ -145,12 +132,12 @@ func adoptionProblem(policy meshv1alpha1.AdoptionPolicy, foreign []foreignObject
 	}
 	switch {
 	case len(controlled) > 0:
-		return &problem{ReasonControlledByAnother, fmt.Sprintf(
+		return &problem{meshv1alpha1.ReasonControlledByAnother, fmt.Sprintf(
 			"Nothing was applied: %s already exist under the names this KialiAuthProxy uses and belong to another owner, which is never taken over; "+
 				"delete them, or give this KialiAuthProxy another name (or spec.kiali.name, spec.exposure.*.name)",
 			strings.Join(controlled, ", "))}
 	case len(unowned) > 0 && policy != meshv1alpha1.AdoptionAdopt:
-		return &problem{ReasonAdoptionRequired, fmt.Sprintf(
+		return &problem{meshv1alpha1.ReasonAdoptionRequired, fmt.Sprintf(
 			"Nothing was applied: %s already exist and were not made by this KialiAuthProxy; "+
 				"set spec.adoption: Adopt to take them over (a session secret keeps its content and stays yours), or delete them; checked again every %s",
 			strings.Join(unowned, ", "), adoptionRetry)}
@@ -183,7 +170,7 @@ func (r *Reconciler) adoptionBlockers(ctx context.Context, foreign []foreignObje
 	if len(msgs) == 0 {
 		return nil, nil
 	}
-	return &problem{ReasonAdoptionImpossible, "Nothing was applied: " + strings.Join(msgs, "; ")}, nil
+	return &problem{meshv1alpha1.ReasonAdoptionImpossible, "Nothing was applied: " + strings.Join(msgs, "; ")}, nil
 }
 
 // adopt prepares a hand-made object for the apply that takes it over. The

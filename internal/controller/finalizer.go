@@ -19,13 +19,13 @@ import (
 // ensureFinalizer adds the cleanup finalizer before anything is written on
 // another cluster.
 func (r *Reconciler) ensureFinalizer(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy) error {
-	if controllerutil.ContainsFinalizer(kap, RemoteCleanupFinalizer) {
+	if controllerutil.ContainsFinalizer(kap, meshv1alpha1.RemoteCleanupFinalizer) {
 		return nil
 	}
 	base := kap.DeepCopy()
-	controllerutil.AddFinalizer(kap, RemoteCleanupFinalizer)
+	controllerutil.AddFinalizer(kap, meshv1alpha1.RemoteCleanupFinalizer)
 	if err := r.Client.Patch(ctx, kap, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
-		return fmt.Errorf("adding finalizer %s: %w", RemoteCleanupFinalizer, err)
+		return fmt.Errorf("adding finalizer %s: %w", meshv1alpha1.RemoteCleanupFinalizer, err)
 	}
 	return nil
 }
@@ -33,13 +33,13 @@ func (r *Reconciler) ensureFinalizer(ctx context.Context, kap *meshv1alpha1.Kial
 // releaseFinalizer removes the cleanup finalizer once nothing is left on
 // other clusters.
 func (r *Reconciler) releaseFinalizer(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy) error {
-	if !controllerutil.ContainsFinalizer(kap, RemoteCleanupFinalizer) {
+	if !controllerutil.ContainsFinalizer(kap, meshv1alpha1.RemoteCleanupFinalizer) {
 		return nil
 	}
 	base := kap.DeepCopy()
-	controllerutil.RemoveFinalizer(kap, RemoteCleanupFinalizer)
+	controllerutil.RemoveFinalizer(kap, meshv1alpha1.RemoteCleanupFinalizer)
 	if err := r.Client.Patch(ctx, kap, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
-		return fmt.Errorf("removing finalizer %s: %w", RemoteCleanupFinalizer, err)
+		return fmt.Errorf("removing finalizer %s: %w", meshv1alpha1.RemoteCleanupFinalizer, err)
 	}
 	return nil
 }
@@ -48,9 +48,9 @@ func (r *Reconciler) releaseFinalizer(ctx context.Context, kap *meshv1alpha1.Kia
 // clusters and switches off a receiver the operator switched on; the
 // objects in the KialiAuthProxy's namespace go with their owner. An entry
 // that cannot be removed keeps the KialiAuthProxy, with a condition that
-// names it, until it can be or SkipRemoteCleanupAnnotation says to give up.
+// names it, until it can be or meshv1alpha1.SkipRemoteCleanupAnnotation says to give up.
 func (r *Reconciler) finalize(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy) (ctrl.Result, error) {
-	if !controllerutil.ContainsFinalizer(kap, RemoteCleanupFinalizer) {
+	if !controllerutil.ContainsFinalizer(kap, meshv1alpha1.RemoteCleanupFinalizer) {
 		return ctrl.Result{}, nil
 	}
 	n := render.NamesFor(kap.WithDefaults(r.ProxyImage))
@@ -78,7 +78,7 @@ func (r *Reconciler) finalize(ctx context.Context, kap *meshv1alpha1.KialiAuthPr
 	}
 	if left.empty() {
 		if len(prev.Wirings) > 0 || prev.Receiver != nil {
-			r.Recorder.Eventf(kap, nil, corev1.EventTypeNormal, ReasonCleanedUp, "Delete",
+			r.Recorder.Eventf(kap, nil, corev1.EventTypeNormal, meshv1alpha1.ReasonCleanedUp, "Delete",
 				"Removed the remote_write entry %s from every cluster", n.RemoteWriteEntry)
 		}
 		return ctrl.Result{}, r.releaseFinalizer(ctx, kap)
@@ -86,8 +86,8 @@ func (r *Reconciler) finalize(ctx context.Context, kap *meshv1alpha1.KialiAuthPr
 
 	msg := fmt.Sprintf("Deletion waits for the operator to take its remote_write changes out of other clusters, retried every %s: %s. "+
 		"Fix the cluster's kubeconfig Secret or reachability, or annotate the KialiAuthProxy %s=true to delete it and leave them behind",
-		clusterRetry, strings.Join(failures, "; "), SkipRemoteCleanupAnnotation)
-	c := metav1.Condition{Type: ConditionMetricsWired, Status: metav1.ConditionFalse, Reason: ReasonCleanupPending,
+		clusterRetry, strings.Join(failures, "; "), meshv1alpha1.SkipRemoteCleanupAnnotation)
+	c := metav1.Condition{Type: meshv1alpha1.ConditionMetricsWired, Status: metav1.ConditionFalse, Reason: meshv1alpha1.ReasonCleanupPending,
 		Message: msg, ObservedGeneration: kap.Generation}
 	st := kap.Status.DeepCopy()
 	meta.SetStatusCondition(&st.Conditions, c)

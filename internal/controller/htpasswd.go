@@ -48,7 +48,7 @@ func (r *Reconciler) ensureHtpasswd(ctx context.Context, kap, d *meshv1alpha1.Ki
 			return nil, nil, err
 		}
 		if p == nil && len(v) == 0 {
-			p = &problem{ReasonSecretKeyMissing, fmt.Sprintf(
+			p = &problem{meshv1alpha1.ReasonSecretKeyMissing, fmt.Sprintf(
 				"Secret %s/%s holding %s has an empty key %q", kap.Namespace, ref.Name, htpasswdUserField(u.Name), ref.Key)}
 		}
 		if p != nil {
@@ -56,7 +56,7 @@ func (r *Reconciler) ensureHtpasswd(ctx context.Context, kap, d *meshv1alpha1.Ki
 			continue
 		}
 		if len(v) > maxBcryptPassword {
-			problems = append(problems, problem{ReasonPasswordTooLong, fmt.Sprintf(
+			problems = append(problems, problem{meshv1alpha1.ReasonPasswordTooLong, fmt.Sprintf(
 				"Secret %s/%s holding %s: the password is longer than the %d bytes bcrypt can hash", kap.Namespace, ref.Name, htpasswdUserField(u.Name), maxBcryptPassword)})
 			continue
 		}

@@ -17,18 +17,6 @@ import (
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 )
 
-// Reasons of the Degraded condition for bad references.
-const (
-	ReasonSecretNotFound       = "SecretNotFound"
-	ReasonSecretKeyMissing     = "SecretKeyMissing"
-	ReasonSessionSecretInvalid = "SessionSecretInvalid"
-	ReasonOverrideIgnored      = "OverrideIgnored"
-	ReasonPasswordTooLong      = "PasswordTooLong"
-	ReasonCookieRefreshIgnored = "CookieRefreshIgnored"
-	ReasonExtraArgsIgnored     = "ExtraArgsIgnored"
-	ReasonCertificateInvalid   = "CertificateInvalid"
-)
-
 // problem is a bad reference, reported in the Degraded condition. Messages
 // name the object and the fix, and never contain a secret's value.
 type problem struct {
@@ -98,7 +86,7 @@ func (r *Reconciler) resolveInputs(ctx context.Context, kap *meshv1alpha1.KialiA
 	// operator no longer renders); the same lengths are the floor here, so
 	// the secret stays usable wherever the cookie is encrypted.
 	if p == nil && !validSessionSecret(value) {
-		p = &problem{ReasonSessionSecretInvalid, fmt.Sprintf(
+		p = &problem{meshv1alpha1.ReasonSessionSecretInvalid, fmt.Sprintf(
 			"Secret %s/%s key %q is not a usable cookie secret: it must give 16, 24 or 32 bytes (after base64url decoding, when the value decodes) and this one gives %d; mind a trailing newline%s",
 			kap.Namespace, session.Name, session.Key, len(cookieSecretBytes(value)), regenerateHint(d))}
 	}
@@ -155,7 +143,7 @@ func (r *Reconciler) resolveInputs(ctx context.Context, kap *meshv1alpha1.KialiA
 func specProblems(kap *meshv1alpha1.KialiAuthProxy) []problem {
 	var ps []problem
 	if ignored := render.IgnoredOverrides(kap); len(ignored) > 0 {
-		ps = append(ps, problem{ReasonOverrideIgnored, fmt.Sprintf(
+		ps = append(ps, problem{meshv1alpha1.ReasonOverrideIgnored, fmt.Sprintf(
 			"spec.kiali.overrides is ignored for %s: the operator keeps Kiali anonymous, inside the mesh and behind the proxy; remove them",
 			strings.Join(ignored, ", "))})
 	}
@@ -165,13 +153,13 @@ func specProblems(kap *meshv1alpha1.KialiAuthProxy) []problem {
 		for i, a := range dropped {
 			names[i], _, _ = strings.Cut(a, "=")
 		}
-		ps = append(ps, problem{ReasonExtraArgsIgnored, fmt.Sprintf(
+		ps = append(ps, problem{meshv1alpha1.ReasonExtraArgsIgnored, fmt.Sprintf(
 			"spec.proxy.extraArgs %s are not passed to oauth-proxy: they are not on the list of flags that cannot weaken the proxy (the object was stored before that rule); remove them, or use the spec field for a setting the operator manages",
 			strings.Join(names, ", "))})
 	}
 	if c := kap.Spec.Proxy.Cookie; c != nil && c.Refresh != nil {
 		// Stored before admission refused it; it is not rendered.
-		ps = append(ps, problem{ReasonCookieRefreshIgnored, fmt.Sprintf(
+		ps = append(ps, problem{meshv1alpha1.ReasonCookieRefreshIgnored, fmt.Sprintf(
 			"spec.proxy.cookie.refresh (%s) is ignored: with the OpenShift provider oauth-proxy would end every session at its first refresh (it sends the token as an access_token query parameter, which the OpenShift API server does not accept); remove it, sessions last spec.proxy.cookie.expire (%s)",
 			c.Refresh.Duration, kap.Spec.Proxy.Cookie.Expire.Duration)})
 	}
@@ -219,7 +207,7 @@ func (r *Reconciler) readSecretKey(ctx context.Context, namespace string, ref re
 	s := &corev1.Secret{}
 	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, s)
 	if apierrors.IsNotFound(err) {
-		return nil, nil, &problem{ReasonSecretNotFound, fmt.Sprintf(
+		return nil, nil, &problem{meshv1alpha1.ReasonSecretNotFound, fmt.Sprintf(
 			"Secret %s/%s %s does not exist: create it with the key %q", namespace, ref.Name, role, ref.Key)}, nil
 	}
 	if err != nil {
@@ -234,7 +222,7 @@ func (r *Reconciler) readSecretKey(ctx context.Context, namespace string, ref re
 func secretKey(s *corev1.Secret, ref render.SecretKey, role string) ([]byte, *problem) {
 	v, ok := s.Data[ref.Key]
 	if !ok {
-		return nil, &problem{ReasonSecretKeyMissing, fmt.Sprintf(
+		return nil, &problem{meshv1alpha1.ReasonSecretKeyMissing, fmt.Sprintf(
 			"Secret %s/%s %s has no key %q", s.Namespace, ref.Name, role, ref.Key)}
 	}
 	return v, nil

@@ -23,8 +23,8 @@ func TestSpecProblems(t *testing.T) {
 	}
 	kap.Spec.Kiali.Overrides = &apiextensionsv1.JSON{Raw: []byte(`{"auth":{"strategy":"token"}}`)}
 	ps := specProblems(kap)
-	if len(ps) != 1 || ps[0].reason != ReasonOverrideIgnored {
-		t.Fatalf("problems %v, want one %s", ps, ReasonOverrideIgnored)
+	if len(ps) != 1 || ps[0].reason != meshv1alpha1.ReasonOverrideIgnored {
+		t.Fatalf("problems %v, want one %s", ps, meshv1alpha1.ReasonOverrideIgnored)
 	}
 	kap.Spec.Kiali.Overrides = &apiextensionsv1.JSON{Raw: []byte(`{"deployment":{"namespace":"elsewhere","ingress":{"enabled":true},
 		"pod_annotations":{"sidecar.istio.io/inject":"false","traffic.sidecar.istio.io/excludeInboundPorts":"20001","team":"a"},
@@ -54,10 +54,10 @@ func TestSpecProblemsReportStoredSettingsNoLongerRendered(t *testing.T) {
 	for _, p := range specProblems(kap.WithDefaults("")) {
 		got[p.reason] = p.message
 	}
-	if msg := got[ReasonExtraArgsIgnored]; !strings.Contains(msg, "-client-secret") || strings.Contains(msg, "hunter2") || strings.Contains(msg, "upstream-timeout") {
+	if msg := got[meshv1alpha1.ReasonExtraArgsIgnored]; !strings.Contains(msg, "-client-secret") || strings.Contains(msg, "hunter2") || strings.Contains(msg, "upstream-timeout") {
 		t.Errorf("ExtraArgsIgnored: %q", msg)
 	}
-	if msg := got[ReasonCookieRefreshIgnored]; !strings.Contains(msg, "1h0m0s") || !strings.Contains(msg, "8h0m0s") {
+	if msg := got[meshv1alpha1.ReasonCookieRefreshIgnored]; !strings.Contains(msg, "1h0m0s") || !strings.Contains(msg, "8h0m0s") {
 		t.Errorf("CookieRefreshIgnored: %q", msg)
 	}
 }

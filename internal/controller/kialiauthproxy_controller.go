@@ -325,11 +325,11 @@ func (r *Reconciler) recordTransitions(kap *meshv1alpha1.KialiAuthProxy, conds [
 			continue
 		}
 		good := c.Status == metav1.ConditionTrue
-		if c.Type == ConditionDegraded || c.Type == ConditionHtpasswdBypassesSAR || c.Type == ConditionKialiWritesBypassSAR {
+		if c.Type == meshv1alpha1.ConditionDegraded || c.Type == meshv1alpha1.ConditionHtpasswdBypassesSAR || c.Type == meshv1alpha1.ConditionKialiWritesBypassSAR {
 			// True is the bad news for these.
 			good = !good
 		}
-		if old == nil && (good || c.Type == ConditionReady || c.Type == ConditionProxyAvailable) {
+		if old == nil && (good || c.Type == meshv1alpha1.ConditionReady || c.Type == meshv1alpha1.ConditionProxyAvailable) {
 			// A first, healthy status is not news, and neither is a new
 			// proxy that is not available yet: Ready and ProxyAvailable
 			// report progress, the other conditions problems.
@@ -442,7 +442,7 @@ var skipCleanupChanged = predicate.Funcs{
 	DeleteFunc:  func(event.DeleteEvent) bool { return false },
 	GenericFunc: func(event.GenericEvent) bool { return false },
 	UpdateFunc: func(e event.UpdateEvent) bool {
-		return e.ObjectOld.GetAnnotations()[SkipRemoteCleanupAnnotation] != e.ObjectNew.GetAnnotations()[SkipRemoteCleanupAnnotation]
+		return e.ObjectOld.GetAnnotations()[meshv1alpha1.SkipRemoteCleanupAnnotation] != e.ObjectNew.GetAnnotations()[meshv1alpha1.SkipRemoteCleanupAnnotation]
 	},
 }
 

@@ -59,13 +59,13 @@ func kialiWritesOf(d *meshv1alpha1.KialiAuthProxy) kialiWrites {
 func (w kialiWrites) condition(cond func(string, bool, string, string) metav1.Condition) metav1.Condition {
 	switch {
 	case w.viewOnly:
-		return cond(ConditionKialiWritesBypassSAR, false, ReasonViewOnly,
+		return cond(meshv1alpha1.ConditionKialiWritesBypassSAR, false, meshv1alpha1.ReasonViewOnly,
 			"Kiali is in view-only mode: it changes nothing in the mesh for the users the proxy lets in")
 	case w.sarsCheckIt:
-		return cond(ConditionKialiWritesBypassSAR, false, ReasonSARChecksWrites, fmt.Sprintf(
+		return cond(meshv1alpha1.ConditionKialiWritesBypassSAR, false, meshv1alpha1.ReasonSARChecksWrites, fmt.Sprintf(
 			"Kiali may change the mesh's configuration, and the proxy lets in only users who may write it too (%s)", w.sars))
 	default:
-		return cond(ConditionKialiWritesBypassSAR, true, ReasonKialiCanWrite, fmt.Sprintf(
+		return cond(meshv1alpha1.ConditionKialiWritesBypassSAR, true, meshv1alpha1.ReasonKialiCanWrite, fmt.Sprintf(
 			"Kiali is not in view-only mode, so the Kiali operator gives its ServiceAccount create, patch and delete on the mesh's configuration (and patch on workloads) in every namespace it sees, and the anonymous Kiali makes those changes for anyone the proxy lets in, yet the proxy's reviews %s ask for no write permission on the mesh's configuration: set spec.kiali.viewOnlyMode: true, or add a review such as {verb: patch, resource: virtualservices, resourceAPIGroup: networking.istio.io} (with no namespace when Kiali sees every namespace)",
 			w.sars))
 	}

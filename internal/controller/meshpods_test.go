@@ -113,14 +113,14 @@ func TestKialiWritesOf(t *testing.T) {
 		sars     []meshv1alpha1.SubjectAccessReview
 		want     string
 	}{
-		"the default: Kiali writes, the review only reads": {nil, nil, ReasonKialiCanWrite},
-		"view-only":                          {&yes, nil, ReasonViewOnly},
-		"explicitly not view-only":           {&no, nil, ReasonKialiCanWrite},
-		"a patch review on VirtualServices":  {nil, []meshv1alpha1.SubjectAccessReview{{Verb: "patch", Resource: "virtualservices", ResourceAPIGroup: "networking.istio.io"}}, ReasonSARChecksWrites},
-		"a write on something else":          {nil, []meshv1alpha1.SubjectAccessReview{{Verb: "create", Resource: "pods"}}, ReasonKialiCanWrite},
-		"a read on the mesh's configuration": {nil, []meshv1alpha1.SubjectAccessReview{{Verb: "get", Resource: "authorizationpolicies", ResourceAPIGroup: "security.istio.io"}}, ReasonKialiCanWrite},
-		"a write on pods in every group":     {nil, []meshv1alpha1.SubjectAccessReview{{Verb: "delete", Resource: "pods", ResourceAPIGroup: "*"}}, ReasonKialiCanWrite},
-		"a write on everything":              {nil, []meshv1alpha1.SubjectAccessReview{{Verb: "*", Resource: "*", ResourceAPIGroup: "*"}}, ReasonSARChecksWrites},
+		"the default: Kiali writes, the review only reads": {nil, nil, meshv1alpha1.ReasonKialiCanWrite},
+		"view-only":                          {&yes, nil, meshv1alpha1.ReasonViewOnly},
+		"explicitly not view-only":           {&no, nil, meshv1alpha1.ReasonKialiCanWrite},
+		"a patch review on VirtualServices":  {nil, []meshv1alpha1.SubjectAccessReview{{Verb: "patch", Resource: "virtualservices", ResourceAPIGroup: "networking.istio.io"}}, meshv1alpha1.ReasonSARChecksWrites},
+		"a write on something else":          {nil, []meshv1alpha1.SubjectAccessReview{{Verb: "create", Resource: "pods"}}, meshv1alpha1.ReasonKialiCanWrite},
+		"a read on the mesh's configuration": {nil, []meshv1alpha1.SubjectAccessReview{{Verb: "get", Resource: "authorizationpolicies", ResourceAPIGroup: "security.istio.io"}}, meshv1alpha1.ReasonKialiCanWrite},
+		"a write on pods in every group":     {nil, []meshv1alpha1.SubjectAccessReview{{Verb: "delete", Resource: "pods", ResourceAPIGroup: "*"}}, meshv1alpha1.ReasonKialiCanWrite},
+		"a write on everything":              {nil, []meshv1alpha1.SubjectAccessReview{{Verb: "*", Resource: "*", ResourceAPIGroup: "*"}}, meshv1alpha1.ReasonSARChecksWrites},
 	} {
 		kap := testKAP()
 		kap.Spec.Kiali.ViewOnlyMode = tc.viewOnly

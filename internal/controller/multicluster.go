@@ -22,17 +22,6 @@ import (
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 )
 
-// RemoteCleanupFinalizer holds a KialiAuthProxy's deletion until the
-// operator has taken its remote_write entries (and the receiver switch it
-// made) out of other clusters, where owner references cannot reach.
-const RemoteCleanupFinalizer = "mesh.kialiauth.io/remote-cleanup"
-
-// SkipRemoteCleanupAnnotation, set to "true" on a KialiAuthProxy, makes the
-// operator give up on entries it cannot remove (an unreachable cluster, a
-// deleted kubeconfig Secret): it records a Warning event naming each one
-// left behind and lets the deletion, or the cluster's removal, proceed.
-const SkipRemoteCleanupAnnotation = "mesh.kialiauth.io/skip-remote-cleanup"
-
 const (
 	// clusterRetry is how soon a failed write on a cluster is tried again.
 	clusterRetry = 30 * time.Second
@@ -151,7 +140,7 @@ func (r *Reconciler) reconcileClusters(ctx context.Context, kap, d *meshv1alpha1
 		wantReceiver = d.Spec.Metrics.Receiver.Prometheus
 	}
 	rep := &clusterReport{requeueAfter: spokeResync}
-	if len(desired) == 0 && wantReceiver == nil && !controllerutil.ContainsFinalizer(kap, RemoteCleanupFinalizer) {
+	if len(desired) == 0 && wantReceiver == nil && !controllerutil.ContainsFinalizer(kap, meshv1alpha1.RemoteCleanupFinalizer) {
 		// Nothing asked for and, as the finalizer is added before the first
 		// remote write, nothing written: no need to read the record.
 		return rep, problems, nil
@@ -214,9 +203,9 @@ func (r *Reconciler) reconcileClusters(ctx context.Context, kap, d *meshv1alpha1
 		st := meshv1alpha1.ClusterStatus{Name: w.Cluster, Entry: w.Entry}
 		switch cl, err := r.clientFor(ctx, kap.Namespace, w.Kubeconfig); {
 		case len(credProblems) > 0:
-			st.Reason, st.Message = ReasonClusterUnreachable, "not wired: the receiver credentials are incomplete (see the Degraded condition)"
+			st.Reason, st.Message = meshv1alpha1.ReasonClusterUnreachable, "not wired: the receiver credentials are incomplete (see the Degraded condition)"
 		case err != nil:
-			st.Reason, st.Message = ReasonClusterUnreachable, fmt.Sprintf("cannot write on cluster %s: %v", w.Cluster, err)
+			st.Reason, st.Message = meshv1alpha1.ReasonClusterUnreachable, fmt.Sprintf("cannot write on cluster %s: %v", w.Cluster, err)
 		default:
 			entry := entryFor(d, n, specClusters[w.Cluster], username)
 			var f *finding
@@ -256,7 +245,7 @@ func clusterStatusOf(st meshv1alpha1.ClusterStatus, f *finding, err error) meshv
 	case f != nil && f.notWired:
 		st.Reason, st.Message = f.reason, f.message
 	case err != nil:
-		st.Reason, st.Message = ReasonClusterUnreachable, err.Error()
+		st.Reason, st.Message = meshv1alpha1.ReasonClusterUnreachable, err.Error()
 	case f != nil:
 		st.Wired, st.Reason, st.Message = true, f.reason, f.message
 	default:
@@ -372,7 +361,7 @@ func (r *Reconciler) releaseReceiver(ctx context.Context, kap *meshv1alpha1.Kial
 	case errors.Is(err, errNoHubPrometheus):
 		return nil
 	case errors.As(err, &refused):
-		r.Recorder.Eventf(kap, nil, corev1.EventTypeWarning, ReasonReceiverLeftAlone, "Cleanup",
+		r.Recorder.Eventf(kap, nil, corev1.EventTypeWarning, meshv1alpha1.ReasonReceiverLeftAlone, "Cleanup",
 			"Left the remote-write receiver of Prometheus %s/%s as it is, though the operator had switched it on: %v", ref.Namespace, ref.Name, err)
 		return nil
 	case err != nil:
@@ -458,11 +447,11 @@ func (r *Reconciler) unwireWith(ctx context.Context, kap *meshv1alpha1.KialiAuth
 // skipCleanup reports whether a failed removal is given up on, because the
 // user asked for it; what is left behind is named in a Warning event.
 func (r *Reconciler) skipCleanup(kap *meshv1alpha1.KialiAuthProxy, what string, err error) bool {
-	if kap.Annotations[SkipRemoteCleanupAnnotation] != "true" {
+	if kap.Annotations[meshv1alpha1.SkipRemoteCleanupAnnotation] != "true" {
 		return false
 	}
-	r.Recorder.Eventf(kap, nil, corev1.EventTypeWarning, ReasonCleanupSkipped, "Cleanup",
-		"Left the operator's remote_write changes in %s, as %s asks: %v", what, SkipRemoteCleanupAnnotation, err)
+	r.Recorder.Eventf(kap, nil, corev1.EventTypeWarning, meshv1alpha1.ReasonCleanupSkipped, "Cleanup",
+		"Left the operator's remote_write changes in %s, as %s asks: %v", what, meshv1alpha1.SkipRemoteCleanupAnnotation, err)
 	return true
 }
 

@@ -35,15 +35,15 @@ func (r *Reconciler) passthroughCertificate(ctx context.Context, kap *meshv1alph
 func checkServingCertificate(namespace, secret string, cert, key []byte, host string) *problem {
 	pair, err := tls.X509KeyPair(cert, key)
 	if err != nil {
-		return &problem{ReasonCertificateInvalid, fmt.Sprintf(
+		return &problem{meshv1alpha1.ReasonCertificateInvalid, fmt.Sprintf(
 			"Secret %s/%s does not hold a usable certificate and key (tls.crt, tls.key): %v", namespace, secret, err)}
 	}
 	leaf, err := x509.ParseCertificate(pair.Certificate[0])
 	if err != nil {
-		return &problem{ReasonCertificateInvalid, fmt.Sprintf("Secret %s/%s: %v", namespace, secret, err)}
+		return &problem{meshv1alpha1.ReasonCertificateInvalid, fmt.Sprintf("Secret %s/%s: %v", namespace, secret, err)}
 	}
 	if err := leaf.VerifyHostname(host); err != nil {
-		return &problem{ReasonCertificateInvalid, fmt.Sprintf(
+		return &problem{meshv1alpha1.ReasonCertificateInvalid, fmt.Sprintf(
 			"The certificate in Secret %s/%s is not valid for %s (%v): browsers whose TLS the gateway passes through would refuse it; put a certificate for the host there",
 			namespace, secret, host, err)}
 	}

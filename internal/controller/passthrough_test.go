@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 	"math/big"
 	"strings"
 	"testing"
@@ -45,7 +46,7 @@ func TestCheckServingCertificate(t *testing.T) {
 	}
 	// The service CA's certificate is for the Service's name.
 	other, otherKey := selfSigned(t, "kiali-oauth.kiali.svc")
-	if p := checkServingCertificate("kiali", "host-cert", other, otherKey, host); p == nil || p.reason != ReasonCertificateInvalid || !strings.Contains(p.message, "not valid for "+host) {
+	if p := checkServingCertificate("kiali", "host-cert", other, otherKey, host); p == nil || p.reason != meshv1alpha1.ReasonCertificateInvalid || !strings.Contains(p.message, "not valid for "+host) {
 		t.Errorf("a certificate for another name passes: %+v", p)
 	}
 	if p := checkServingCertificate("kiali", "host-cert", cert, otherKey, host); p == nil || !strings.Contains(p.message, "usable certificate and key") {

@@ -142,7 +142,7 @@ func TestReleaseReceiverWritesOnlyWhereAllowed(t *testing.T) {
 	}
 	select {
 	case e := <-rec.Events:
-		if !strings.Contains(e, "Warning "+ReasonReceiverLeftAlone) || !strings.Contains(e, "monitoring/revoked") {
+		if !strings.Contains(e, "Warning "+meshv1alpha1.ReasonReceiverLeftAlone) || !strings.Contains(e, "monitoring/revoked") {
 			t.Errorf("event = %q", e)
 		}
 	default:

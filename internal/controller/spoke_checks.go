@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -66,7 +67,7 @@ func renderedFinding(w wiring, who string, serviceMesh bool) *finding {
 		fix = "send this mesh's metrics through OpenShift user-workload monitoring (spec.clusters[].prometheus.userWorkloadMonitoring) or a Prometheus you manage"
 	}
 	return &finding{
-		reason: ReasonRenderedByAnother,
+		reason: meshv1alpha1.ReasonRenderedByAnother,
 		message: fmt.Sprintf("ConfigMap %s/%s on cluster %s is rendered by %s, which would revert the remote_write entry, so the operator does not write it: %s",
 			w.Namespace, w.Name, w.Cluster, who, fix),
 		notWired: true,
@@ -96,7 +97,7 @@ func replicaFinding(w wiring, label string, replicas int64) *finding {
 		return nil
 	}
 	return &finding{
-		reason: ReasonNoReplicaLabel,
+		reason: meshv1alpha1.ReasonNoReplicaLabel,
 		message: fmt.Sprintf("Prometheus %s/%s on cluster %s runs %d replicas and spec.replicaExternalLabelName is empty, so each replica sends every series "+
 			"and the hub cannot keep them apart: remove spec.replicaExternalLabelName (the Prometheus Operator then labels replicas %s) so that only the first replica sends",
 			w.Namespace, w.Name, w.Cluster, replicas, remotewrite.DefaultReplicaLabel),
@@ -136,7 +137,7 @@ func userWorkloadFinding(cluster string, data map[string]string, found bool, rea
 	fix := fmt.Sprintf("set enableUserWorkload: true in the %s key of %s on cluster %s", clusterMonitoringKey, where, cluster)
 	off := func(why string) *finding {
 		return &finding{
-			reason:   ReasonUserWorkloadMonitoringOff,
+			reason:   meshv1alpha1.ReasonUserWorkloadMonitoringOff,
 			message:  fmt.Sprintf("user-workload monitoring is off on cluster %s (%s), so no Prometheus reads the entry: %s", cluster, why, fix),
 			notWired: true,
 		}

@@ -64,11 +64,11 @@ func TestUserWorkloadFindingSaysOnlyWhatItSaw(t *testing.T) {
 		says     []string
 	}{
 		{"on", cm("enableUserWorkload: true\nprometheusK8s:\n  retention: 24h\n"), true, nil, "", false, nil},
-		{"off", cm("enableUserWorkload: false\n"), true, nil, ReasonUserWorkloadMonitoringOff, true,
+		{"off", cm("enableUserWorkload: false\n"), true, nil, meshv1alpha1.ReasonUserWorkloadMonitoringOff, true,
 			[]string{"off on cluster west", "sets enableUserWorkload: false", "set enableUserWorkload: true in the config.yaml key of ConfigMap openshift-monitoring/cluster-monitoring-config"}},
-		{"not set", cm("prometheusK8s:\n  retention: 24h\n"), true, nil, ReasonUserWorkloadMonitoringOff, true, []string{"does not set enableUserWorkload, which defaults to false"}},
-		{"empty", cm(""), true, nil, ReasonUserWorkloadMonitoringOff, true, []string{"does not set enableUserWorkload"}},
-		{"no ConfigMap", nil, false, nil, ReasonUserWorkloadMonitoringOff, true, []string{"does not exist", "set enableUserWorkload: true"}},
+		{"not set", cm("prometheusK8s:\n  retention: 24h\n"), true, nil, meshv1alpha1.ReasonUserWorkloadMonitoringOff, true, []string{"does not set enableUserWorkload, which defaults to false"}},
+		{"empty", cm(""), true, nil, meshv1alpha1.ReasonUserWorkloadMonitoringOff, true, []string{"does not set enableUserWorkload"}},
+		{"no ConfigMap", nil, false, nil, meshv1alpha1.ReasonUserWorkloadMonitoringOff, true, []string{"does not exist", "set enableUserWorkload: true"}},
 		// What it could not see, it does not call off.
 		{"forbidden", nil, false, forbidden, "", false, []string{"could not be told", "forbidden"}},
 		{"no config.yaml key", map[string]string{"other": "x"}, true, nil, "", false, []string{"no config.yaml key"}},
@@ -124,7 +124,7 @@ func TestSenderReplicas(t *testing.T) {
 			if (f != nil) != tc.problem {
 				t.Fatalf("finding = %+v", f)
 			}
-			if f != nil && (f.reason != ReasonNoReplicaLabel || f.notWired || !strings.Contains(f.message, "monitoring/k8s on cluster east runs 2 replicas") ||
+			if f != nil && (f.reason != meshv1alpha1.ReasonNoReplicaLabel || f.notWired || !strings.Contains(f.message, "monitoring/k8s on cluster east runs 2 replicas") ||
 				!strings.Contains(f.message, "remove spec.replicaExternalLabelName")) {
 				t.Errorf("finding = %+v", f)
 			}
@@ -187,7 +187,7 @@ func TestWireLeavesARenderedConfigMapAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := clusterStatusOf(meshv1alpha1.ClusterStatus{Name: "south"}, f, err)
-	if st.Wired || st.Reason != ReasonRenderedByAnother {
+	if st.Wired || st.Reason != meshv1alpha1.ReasonRenderedByAnother {
 		t.Errorf("status = %+v", st)
 	}
 	for _, s := range []string{"ConfigMap istio-system/prometheus on cluster south", "ServiceMeshControlPlane istio-system/basic", "revert", "userWorkloadMonitoring"} {
@@ -225,8 +225,8 @@ func TestWireUserWorkloadMonitoringReportsWhetherItIsOn(t *testing.T) {
 		says   string
 	}{
 		{"on", []client.Object{cmc("enableUserWorkload: true\n")}, "", true, "", ""},
-		{"off", []client.Object{cmc("enableUserWorkload: false\n")}, "", false, ReasonUserWorkloadMonitoringOff, "set enableUserWorkload: true"},
-		{"no configuration", nil, "", false, ReasonUserWorkloadMonitoringOff, "does not exist"},
+		{"off", []client.Object{cmc("enableUserWorkload: false\n")}, "", false, meshv1alpha1.ReasonUserWorkloadMonitoringOff, "set enableUserWorkload: true"},
+		{"no configuration", nil, "", false, meshv1alpha1.ReasonUserWorkloadMonitoringOff, "does not exist"},
 		{"may not read it", nil, "openshift-monitoring/cluster-monitoring-config", true, "", "could not be told"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

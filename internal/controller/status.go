@@ -13,64 +13,6 @@ import (
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 )
 
-// Condition types.
-const (
-	ConditionReady           = "Ready"
-	ConditionKialiConfigured = "KialiConfigured"
-	ConditionProxyAvailable  = "ProxyAvailable"
-	ConditionExposed         = "Exposed"
-	ConditionDegraded        = "Degraded"
-	ConditionMeshLocked      = "MeshLocked"
-	// ConditionHtpasswdBypassesSAR is True while htpasswd logins are on:
-	// oauth-proxy does not check the SubjectAccessReviews for those users.
-	ConditionHtpasswdBypassesSAR = "HtpasswdBypassesSAR"
-	// ConditionKialiWritesBypassSAR is True while Kiali may change the mesh
-	// (not view-only) and no SubjectAccessReview asks the user for a write
-	// permission on the mesh's configuration: anonymous Kiali makes its
-	// writes with its own rights for whoever the proxy lets in.
-	ConditionKialiWritesBypassSAR = "KialiWritesBypassSAR"
-	// ConditionMetricsWired reports the clusters' Prometheus wiring (and,
-	// when checked, that their metrics arrive); per cluster detail is in
-	// status.clusters. Reported only when spec.clusters has a Prometheus.
-	ConditionMetricsWired = "MetricsWired"
-)
-
-// Condition reasons. They are part of the API: tools match on them.
-const (
-	ReasonReady                   = "Ready"
-	ReasonKialiApplied            = "KialiApplied"
-	ReasonKialiCRDMissing         = "KialiCRDMissing"
-	ReasonApplyFailed             = "ApplyFailed"
-	ReasonDeploymentAvailable     = "DeploymentAvailable"
-	ReasonDeploymentUnavailable   = "DeploymentUnavailable"
-	ReasonDeploymentNotFound      = "DeploymentNotFound"
-	ReasonVirtualServiceApplied   = "VirtualServiceApplied"
-	ReasonRouteApplied            = "RouteApplied"
-	ReasonIstioCRDMissing         = "IstioCRDMissing"
-	ReasonRouteCRDMissing         = "RouteCRDMissing"
-	ReasonReferencesValid         = "ReferencesValid"
-	ReasonLockedDown              = "LockedDown"
-	ReasonKialiNotRunning         = "KialiNotRunning"
-	ReasonNotInMesh               = "NotInMesh"
-	ReasonViewOnly                = "ViewOnly"
-	ReasonSARChecksWrites         = "SARChecksWrites"
-	ReasonKialiCanWrite           = "KialiCanWrite"
-	ReasonLockDownDisabled        = "LockDownDisabled"
-	ReasonIstioSecurityCRDMissing = "IstioSecurityCRDMissing"
-	ReasonHtpasswdConfigured      = "HtpasswdConfigured"
-	ReasonNoHtpasswd              = "NoHtpasswd"
-	ReasonMetricsWired            = "Wired"
-	ReasonMetricsFlowing          = "MetricsFlowing"
-	ReasonClusterUnreachable      = "ClusterUnreachable"
-	ReasonReceiverFailed          = "ReceiverFailed"
-	ReasonMetricsNotFlowing       = "MetricsNotFlowing"
-	ReasonVerificationFailed      = "VerificationFailed"
-	ReasonRemovalPending          = "RemovalPending"
-	ReasonCleanupPending          = "CleanupPending"
-	ReasonCleanupSkipped          = "CleanupSkipped"
-	ReasonCleanedUp               = "CleanedUp"
-)
-
 // observation is what one reconcile saw, from which the status is computed.
 type observation struct {
 	names       render.Names
@@ -111,21 +53,21 @@ func computeConditions(kap *meshv1alpha1.KialiAuthProxy, o *observation) []metav
 	var kiali metav1.Condition
 	switch {
 	case !o.kinds.served(kialiGK):
-		kiali = cond(ConditionKialiConfigured, false, ReasonKialiCRDMissing, fmt.Sprintf(
+		kiali = cond(meshv1alpha1.ConditionKialiConfigured, false, meshv1alpha1.ReasonKialiCRDMissing, fmt.Sprintf(
 			"The Kiali CRD (kialis.kiali.io) is not installed: install the Kiali operator (or OpenShift Service Mesh); Kiali %s/%s is created as soon as the CRD appears", n.Namespace, n.Kiali))
 	case o.applyErrors[render.ComponentKiali] != nil:
-		kiali = cond(ConditionKialiConfigured, false, ReasonApplyFailed, fmt.Sprintf("Applying Kiali %s/%s failed: %v", n.Namespace, n.Kiali, o.applyErrors[render.ComponentKiali]))
+		kiali = cond(meshv1alpha1.ConditionKialiConfigured, false, meshv1alpha1.ReasonApplyFailed, fmt.Sprintf("Applying Kiali %s/%s failed: %v", n.Namespace, n.Kiali, o.applyErrors[render.ComponentKiali]))
 	default:
-		kiali = cond(ConditionKialiConfigured, true, ReasonKialiApplied, fmt.Sprintf(
+		kiali = cond(meshv1alpha1.ConditionKialiConfigured, true, meshv1alpha1.ReasonKialiApplied, fmt.Sprintf(
 			"Kiali %s/%s is configured with the anonymous strategy inside the mesh, behind the proxy", n.Namespace, n.Kiali))
 	}
 
 	var proxy metav1.Condition
 	switch {
 	case o.applyErrors[render.ComponentProxy] != nil:
-		proxy = cond(ConditionProxyAvailable, false, ReasonApplyFailed, fmt.Sprintf("Applying the proxy objects failed: %v", o.applyErrors[render.ComponentProxy]))
+		proxy = cond(meshv1alpha1.ConditionProxyAvailable, false, meshv1alpha1.ReasonApplyFailed, fmt.Sprintf("Applying the proxy objects failed: %v", o.applyErrors[render.ComponentProxy]))
 	case o.deployment == nil:
-		proxy = cond(ConditionProxyAvailable, false, ReasonDeploymentNotFound, fmt.Sprintf("Deployment %s/%s has not been seen yet", n.Namespace, n.Proxy))
+		proxy = cond(meshv1alpha1.ConditionProxyAvailable, false, meshv1alpha1.ReasonDeploymentNotFound, fmt.Sprintf("Deployment %s/%s has not been seen yet", n.Namespace, n.Proxy))
 	default:
 		proxy = deploymentAvailability(o.deployment, cond)
 	}
@@ -133,40 +75,40 @@ func computeConditions(kap *meshv1alpha1.KialiAuthProxy, o *observation) []metav
 	var exposed metav1.Condition
 	switch {
 	case kap.Spec.Exposure.Route != nil && !o.kinds.served(routeGK):
-		exposed = cond(ConditionExposed, false, ReasonRouteCRDMissing,
+		exposed = cond(meshv1alpha1.ConditionExposed, false, meshv1alpha1.ReasonRouteCRDMissing,
 			"The OpenShift Route CRD (routes.route.openshift.io) is not served: this is not an OpenShift cluster; expose the proxy with spec.exposure.virtualService instead")
 	case kap.Spec.Exposure.Route == nil && !o.kinds.served(virtualServiceGK):
-		exposed = cond(ConditionExposed, false, ReasonIstioCRDMissing,
+		exposed = cond(meshv1alpha1.ConditionExposed, false, meshv1alpha1.ReasonIstioCRDMissing,
 			"The Istio VirtualService CRD (virtualservices.networking.istio.io) is not installed: install Istio (or OpenShift Service Mesh); the VirtualService is created as soon as the CRD appears")
 	case o.applyErrors[render.ComponentExposure] != nil:
-		exposed = cond(ConditionExposed, false, ReasonApplyFailed, fmt.Sprintf("Exposing the proxy failed: %v", o.applyErrors[render.ComponentExposure]))
+		exposed = cond(meshv1alpha1.ConditionExposed, false, meshv1alpha1.ReasonApplyFailed, fmt.Sprintf("Exposing the proxy failed: %v", o.applyErrors[render.ComponentExposure]))
 	case kap.Spec.Exposure.Route != nil:
-		exposed = cond(ConditionExposed, true, ReasonRouteApplied, fmt.Sprintf(
+		exposed = cond(meshv1alpha1.ConditionExposed, true, meshv1alpha1.ReasonRouteApplied, fmt.Sprintf(
 			"Route %s/%s serves %s", n.Namespace, n.Route, render.URL(kap)))
 	default:
-		exposed = cond(ConditionExposed, true, ReasonVirtualServiceApplied, fmt.Sprintf(
+		exposed = cond(meshv1alpha1.ConditionExposed, true, meshv1alpha1.ReasonVirtualServiceApplied, fmt.Sprintf(
 			"VirtualService %s/%s serves %s on %s", n.Namespace, n.VirtualService, render.URL(kap), strings.Join(kap.Spec.Exposure.VirtualService.Gateways, ", ")))
 	}
 
 	var locked metav1.Condition
 	switch {
 	case !kap.Spec.LockDownEnabled():
-		locked = cond(ConditionMeshLocked, false, ReasonLockDownDisabled, fmt.Sprintf(
+		locked = cond(meshv1alpha1.ConditionMeshLocked, false, meshv1alpha1.ReasonLockDownDisabled, fmt.Sprintf(
 			"spec.meshSecurity.lockDown is false: anyone who reaches Kiali %s/%s on port %d administers it without logging in; remove the setting to admit only the proxy",
 			n.Namespace, n.KialiInstance, render.KialiPort))
 	case !o.kinds.served(authorizationPolicyGK) || !o.kinds.served(peerAuthenticationGK):
-		locked = cond(ConditionMeshLocked, false, ReasonIstioSecurityCRDMissing,
+		locked = cond(meshv1alpha1.ConditionMeshLocked, false, meshv1alpha1.ReasonIstioSecurityCRDMissing,
 			"The Istio security CRDs (authorizationpolicies.security.istio.io, peerauthentications.security.istio.io) are not installed: Kiali cannot be locked down to the proxy until Istio is")
 	case o.applyErrors[render.ComponentLockDown] != nil:
-		locked = cond(ConditionMeshLocked, false, ReasonApplyFailed, fmt.Sprintf("Applying the lock-down policies failed: %v", o.applyErrors[render.ComponentLockDown]))
+		locked = cond(meshv1alpha1.ConditionMeshLocked, false, meshv1alpha1.ReasonApplyFailed, fmt.Sprintf("Applying the lock-down policies failed: %v", o.applyErrors[render.ComponentLockDown]))
 	case len(o.pods.outside) > 0:
-		locked = cond(ConditionMeshLocked, false, ReasonNotInMesh, notInMeshMessage(kap, o.istioNamespace, o.pods, o.serviceMeshMemberServed))
+		locked = cond(meshv1alpha1.ConditionMeshLocked, false, meshv1alpha1.ReasonNotInMesh, notInMeshMessage(kap, o.istioNamespace, o.pods, o.serviceMeshMemberServed))
 	case o.pods.kialiRunning == 0:
-		locked = cond(ConditionMeshLocked, false, ReasonKialiNotRunning, fmt.Sprintf(
+		locked = cond(meshv1alpha1.ConditionMeshLocked, false, meshv1alpha1.ReasonKialiNotRunning, fmt.Sprintf(
 			"The lock-down policies %s/%s are applied, but no Kiali pod (label %s=%s) is running yet to show that they apply: Istio enforces them only in pods it carries the traffic of",
 			n.Namespace, n.LockDown, render.KialiPodLabel, kap.Name))
 	default:
-		locked = cond(ConditionMeshLocked, true, ReasonLockedDown, fmt.Sprintf(
+		locked = cond(meshv1alpha1.ConditionMeshLocked, true, meshv1alpha1.ReasonLockedDown, fmt.Sprintf(
 			"Only %s may reach Kiali on port %d: AuthorizationPolicy, STRICT PeerAuthentication and NetworkPolicy %s/%s, enforced in the running pods %s",
 			n.ProxyPrincipal(), render.KialiPort, n.Namespace, n.LockDown, strings.Join(o.pods.inMesh, ", ")))
 	}
@@ -178,32 +120,32 @@ func computeConditions(kap *meshv1alpha1.KialiAuthProxy, o *observation) []metav
 		}
 	}
 
-	bypass := cond(ConditionHtpasswdBypassesSAR, false, ReasonNoHtpasswd, "Every user logs in through OpenShift and must pass the SubjectAccessReviews")
+	bypass := cond(meshv1alpha1.ConditionHtpasswdBypassesSAR, false, meshv1alpha1.ReasonNoHtpasswd, "Every user logs in through OpenShift and must pass the SubjectAccessReviews")
 	if kap.Spec.Proxy.Htpasswd != nil {
-		bypass = cond(ConditionHtpasswdBypassesSAR, true, ReasonHtpasswdConfigured,
+		bypass = cond(meshv1alpha1.ConditionHtpasswdBypassesSAR, true, meshv1alpha1.ReasonHtpasswdConfigured,
 			"Users of the htpasswd file (spec.proxy.htpasswd) log in without the SubjectAccessReviews: oauth-proxy checks those only for OpenShift logins")
 	}
 
-	degraded := cond(ConditionDegraded, false, ReasonReferencesValid, "Every referenced Secret exists and is usable")
+	degraded := cond(meshv1alpha1.ConditionDegraded, false, meshv1alpha1.ReasonReferencesValid, "Every referenced Secret exists and is usable")
 	if len(o.problems) > 0 {
 		msgs := make([]string, len(o.problems))
 		for i, p := range o.problems {
 			msgs[i] = p.message
 		}
-		degraded = cond(ConditionDegraded, true, o.problems[0].reason, strings.Join(msgs, "; "))
+		degraded = cond(meshv1alpha1.ConditionDegraded, true, o.problems[0].reason, strings.Join(msgs, "; "))
 	}
 
 	// Ready names the first thing in the way; a bad reference comes first,
 	// as it is usually why the rest is not ready either.
-	ready := cond(ConditionReady, true, ReasonReady, fmt.Sprintf("Kiali is served at %s through the oauth-proxy", render.URL(kap)))
+	ready := cond(meshv1alpha1.ConditionReady, true, meshv1alpha1.ReasonReady, fmt.Sprintf("Kiali is served at %s through the oauth-proxy", render.URL(kap)))
 	for _, c := range []metav1.Condition{kiali, proxy, exposed, locked} {
-		if c.Status != metav1.ConditionTrue && c.Reason != ReasonLockDownDisabled {
-			ready = cond(ConditionReady, false, c.Reason, c.Type+": "+c.Message)
+		if c.Status != metav1.ConditionTrue && c.Reason != meshv1alpha1.ReasonLockDownDisabled {
+			ready = cond(meshv1alpha1.ConditionReady, false, c.Reason, c.Type+": "+c.Message)
 			break
 		}
 	}
 	if degraded.Status == metav1.ConditionTrue {
-		ready = cond(ConditionReady, false, degraded.Reason, degraded.Type+": "+degraded.Message)
+		ready = cond(meshv1alpha1.ConditionReady, false, degraded.Reason, degraded.Type+": "+degraded.Message)
 	}
 	conds := []metav1.Condition{ready, kiali, proxy, exposed, locked, degraded, bypass, o.writes.condition(cond)}
 	if rep := o.clusters; rep != nil && rep.active {
@@ -227,7 +169,7 @@ func metricsWired(rep *clusterReport, cond func(string, bool, string, string) me
 		if reason == "" {
 			reason = st.Reason
 			if reason == "" {
-				reason = ReasonClusterUnreachable
+				reason = meshv1alpha1.ReasonClusterUnreachable
 			}
 		}
 		if st.Wired {
@@ -245,35 +187,35 @@ func metricsWired(rep *clusterReport, cond func(string, bool, string, string) me
 		if len(wrong) > 0 {
 			parts = append(parts, "Wired, but "+strings.Join(wrong, "; "))
 		}
-		return cond(ConditionMetricsWired, false, reason, fmt.Sprintf(
+		return cond(meshv1alpha1.ConditionMetricsWired, false, reason, fmt.Sprintf(
 			"%s; the other clusters are not affected and the operator looks again every %s", strings.Join(parts, ". "), clusterRetry))
 	case receiverRefused(rep.receiverErr):
-		return cond(ConditionMetricsWired, false, ReasonReceiverNotAllowed, fmt.Sprintf("The hub's receiver: %v", rep.receiverErr))
+		return cond(meshv1alpha1.ConditionMetricsWired, false, meshv1alpha1.ReasonReceiverNotAllowed, fmt.Sprintf("The hub's receiver: %v", rep.receiverErr))
 	case rep.receiverErr != nil:
-		return cond(ConditionMetricsWired, false, ReasonReceiverFailed, fmt.Sprintf("The hub's receiver: %v", rep.receiverErr))
+		return cond(meshv1alpha1.ConditionMetricsWired, false, meshv1alpha1.ReasonReceiverFailed, fmt.Sprintf("The hub's receiver: %v", rep.receiverErr))
 	case rep.hubPods > 1 && rep.receiver != nil:
-		return cond(ConditionMetricsWired, false, ReasonReceiverReplicated, fmt.Sprintf(
+		return cond(meshv1alpha1.ConditionMetricsWired, false, meshv1alpha1.ReasonReceiverReplicated, fmt.Sprintf(
 			"Prometheus %s/%s, the hub's receiver, runs %d pods (spec.replicas times spec.shards): each write reaches one of them behind the Service, so each holds part of every cluster's series and Kiali sees gaps; "+
 				"run it with one replica and one shard, or receive with something that shares writes among its replicas (Thanos Receive)",
 			rep.receiver.Namespace, rep.receiver.Name, rep.hubPods))
 	case len(rep.leftovers) > 0:
-		return cond(ConditionMetricsWired, false, ReasonRemovalPending, fmt.Sprintf(
+		return cond(meshv1alpha1.ConditionMetricsWired, false, meshv1alpha1.ReasonRemovalPending, fmt.Sprintf(
 			"The operator's remote_write entry is still in clusters that left spec.clusters: %s; it retries every %s, or annotate the KialiAuthProxy %s=true to leave them",
-			strings.Join(rep.leftovers, "; "), clusterRetry, SkipRemoteCleanupAnnotation))
+			strings.Join(rep.leftovers, "; "), clusterRetry, meshv1alpha1.SkipRemoteCleanupAnnotation))
 	case rep.verifyErr != nil:
-		return cond(ConditionMetricsWired, false, ReasonVerificationFailed, fmt.Sprintf(
+		return cond(meshv1alpha1.ConditionMetricsWired, false, meshv1alpha1.ReasonVerificationFailed, fmt.Sprintf(
 			"Every cluster is wired to %s, but the hub could not be asked whether metrics arrive: %v; fix spec.metrics.verify or set its enabled to false", rep.receiverURL, rep.verifyErr))
 	case len(rep.silent) > 0:
-		return cond(ConditionMetricsWired, false, ReasonMetricsNotFlowing, fmt.Sprintf(
+		return cond(meshv1alpha1.ConditionMetricsWired, false, meshv1alpha1.ReasonMetricsNotFlowing, fmt.Sprintf(
 			"Every cluster is wired to %s, but %s has no sample newer than spec.metrics.verify.maxSampleAge from %s: check that their Prometheus loaded its configuration and reaches the receiver",
 			rep.receiverURL, rep.queryURL, strings.Join(rep.silent, ", ")))
 	case len(rep.statuses) == 0:
-		return cond(ConditionMetricsWired, true, ReasonMetricsWired, "No cluster has a Prometheus to wire")
+		return cond(meshv1alpha1.ConditionMetricsWired, true, meshv1alpha1.ReasonMetricsWired, "No cluster has a Prometheus to wire")
 	case rep.verified:
-		return cond(ConditionMetricsWired, true, ReasonMetricsFlowing, fmt.Sprintf(
+		return cond(meshv1alpha1.ConditionMetricsWired, true, meshv1alpha1.ReasonMetricsFlowing, fmt.Sprintf(
 			"Clusters %s send metrics to %s, and %s has recent samples from each", clusterNames(rep), rep.receiverURL, rep.queryURL))
 	default:
-		return cond(ConditionMetricsWired, true, ReasonMetricsWired, fmt.Sprintf(
+		return cond(meshv1alpha1.ConditionMetricsWired, true, meshv1alpha1.ReasonMetricsWired, fmt.Sprintf(
 			"Clusters %s send metrics to %s (not checked: set spec.metrics.verify.queryURL to check that they arrive)", clusterNames(rep), rep.receiverURL))
 	}
 }
@@ -291,7 +233,7 @@ func clusterNames(rep *clusterReport) string {
 func deploymentAvailability(d *appsv1.Deployment, cond func(string, bool, string, string) metav1.Condition) metav1.Condition {
 	name := d.Namespace + "/" + d.Name
 	if d.Status.ObservedGeneration == 0 {
-		return cond(ConditionProxyAvailable, false, ReasonDeploymentUnavailable, fmt.Sprintf("Deployment %s has not been picked up by the Deployment controller yet", name))
+		return cond(meshv1alpha1.ConditionProxyAvailable, false, meshv1alpha1.ReasonDeploymentUnavailable, fmt.Sprintf("Deployment %s has not been picked up by the Deployment controller yet", name))
 	}
 	// A rollout keeps the old pods until new ones are ready (maxUnavailable
 	// 0), so the proxy stays available meanwhile: only the message says so.
@@ -304,12 +246,12 @@ func deploymentAvailability(d *appsv1.Deployment, cond func(string, bool, string
 			continue
 		}
 		if c.Status == corev1.ConditionTrue {
-			return cond(ConditionProxyAvailable, true, ReasonDeploymentAvailable, fmt.Sprintf(
+			return cond(meshv1alpha1.ConditionProxyAvailable, true, meshv1alpha1.ReasonDeploymentAvailable, fmt.Sprintf(
 				"Deployment %s has %d of %d replicas available%s", name, d.Status.AvailableReplicas, ptrOr(d.Spec.Replicas, 1), rolling))
 		}
-		return cond(ConditionProxyAvailable, false, ReasonDeploymentUnavailable, fmt.Sprintf("Deployment %s is not available: %s", name, c.Message))
+		return cond(meshv1alpha1.ConditionProxyAvailable, false, meshv1alpha1.ReasonDeploymentUnavailable, fmt.Sprintf("Deployment %s is not available: %s", name, c.Message))
 	}
-	return cond(ConditionProxyAvailable, false, ReasonDeploymentUnavailable, fmt.Sprintf("Deployment %s reports no availability yet", name))
+	return cond(meshv1alpha1.ConditionProxyAvailable, false, meshv1alpha1.ReasonDeploymentUnavailable, fmt.Sprintf("Deployment %s reports no availability yet", name))
 }
 
 func ptrOr(p *int32, def int32) int32 {

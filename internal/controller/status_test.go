@@ -52,14 +52,14 @@ func TestComputeConditions(t *testing.T) {
 			name:   "everything in place",
 			mutate: func(*meshv1alpha1.KialiAuthProxy, *observation) {},
 			want: map[string]want{
-				ConditionReady:                {"True", ReasonReady},
-				ConditionKialiConfigured:      {"True", ReasonKialiApplied},
-				ConditionProxyAvailable:       {"True", ReasonDeploymentAvailable},
-				ConditionExposed:              {"True", ReasonVirtualServiceApplied},
-				ConditionMeshLocked:           {"True", ReasonLockedDown},
-				ConditionDegraded:             {"False", ReasonReferencesValid},
-				ConditionHtpasswdBypassesSAR:  {"False", ReasonNoHtpasswd},
-				ConditionKialiWritesBypassSAR: {"False", ReasonViewOnly},
+				meshv1alpha1.ConditionReady:                {"True", meshv1alpha1.ReasonReady},
+				meshv1alpha1.ConditionKialiConfigured:      {"True", meshv1alpha1.ReasonKialiApplied},
+				meshv1alpha1.ConditionProxyAvailable:       {"True", meshv1alpha1.ReasonDeploymentAvailable},
+				meshv1alpha1.ConditionExposed:              {"True", meshv1alpha1.ReasonVirtualServiceApplied},
+				meshv1alpha1.ConditionMeshLocked:           {"True", meshv1alpha1.ReasonLockedDown},
+				meshv1alpha1.ConditionDegraded:             {"False", meshv1alpha1.ReasonReferencesValid},
+				meshv1alpha1.ConditionHtpasswdBypassesSAR:  {"False", meshv1alpha1.ReasonNoHtpasswd},
+				meshv1alpha1.ConditionKialiWritesBypassSAR: {"False", meshv1alpha1.ReasonViewOnly},
 			},
 		},
 		{
@@ -69,8 +69,8 @@ func TestComputeConditions(t *testing.T) {
 				k.Spec.MeshSecurity = &meshv1alpha1.MeshSecuritySpec{LockDown: &off}
 			},
 			want: map[string]want{
-				ConditionMeshLocked: {"False", ReasonLockDownDisabled},
-				ConditionReady:      {"True", ReasonReady},
+				meshv1alpha1.ConditionMeshLocked: {"False", meshv1alpha1.ReasonLockDownDisabled},
+				meshv1alpha1.ConditionReady:      {"True", meshv1alpha1.ReasonReady},
 			},
 		},
 		{
@@ -79,8 +79,8 @@ func TestComputeConditions(t *testing.T) {
 				delete(o.kinds, authorizationPolicyGK)
 			},
 			want: map[string]want{
-				ConditionMeshLocked: {"False", ReasonIstioSecurityCRDMissing},
-				ConditionReady:      {"False", ReasonIstioSecurityCRDMissing},
+				meshv1alpha1.ConditionMeshLocked: {"False", meshv1alpha1.ReasonIstioSecurityCRDMissing},
+				meshv1alpha1.ConditionReady:      {"False", meshv1alpha1.ReasonIstioSecurityCRDMissing},
 			},
 		},
 		{
@@ -89,8 +89,8 @@ func TestComputeConditions(t *testing.T) {
 				k.Spec.Proxy.Htpasswd = &meshv1alpha1.HtpasswdSpec{Name: "htpasswd"}
 			},
 			want: map[string]want{
-				ConditionHtpasswdBypassesSAR: {"True", ReasonHtpasswdConfigured},
-				ConditionReady:               {"True", ReasonReady},
+				meshv1alpha1.ConditionHtpasswdBypassesSAR: {"True", meshv1alpha1.ReasonHtpasswdConfigured},
+				meshv1alpha1.ConditionReady:               {"True", meshv1alpha1.ReasonReady},
 			},
 		},
 		{
@@ -99,8 +99,8 @@ func TestComputeConditions(t *testing.T) {
 				delete(o.kinds, kialiGK)
 			},
 			want: map[string]want{
-				ConditionReady:           {"False", ReasonKialiCRDMissing},
-				ConditionKialiConfigured: {"False", ReasonKialiCRDMissing},
+				meshv1alpha1.ConditionReady:           {"False", meshv1alpha1.ReasonKialiCRDMissing},
+				meshv1alpha1.ConditionKialiConfigured: {"False", meshv1alpha1.ReasonKialiCRDMissing},
 			},
 		},
 		{
@@ -109,8 +109,8 @@ func TestComputeConditions(t *testing.T) {
 				delete(o.kinds, virtualServiceGK)
 			},
 			want: map[string]want{
-				ConditionReady:   {"False", ReasonIstioCRDMissing},
-				ConditionExposed: {"False", ReasonIstioCRDMissing},
+				meshv1alpha1.ConditionReady:   {"False", meshv1alpha1.ReasonIstioCRDMissing},
+				meshv1alpha1.ConditionExposed: {"False", meshv1alpha1.ReasonIstioCRDMissing},
 			},
 		},
 		{
@@ -120,7 +120,7 @@ func TestComputeConditions(t *testing.T) {
 				k.Spec.Exposure.Route = &meshv1alpha1.RouteExposure{}
 				delete(o.kinds, routeGK)
 			},
-			want: map[string]want{ConditionExposed: {"False", ReasonRouteCRDMissing}},
+			want: map[string]want{meshv1alpha1.ConditionExposed: {"False", meshv1alpha1.ReasonRouteCRDMissing}},
 		},
 		{
 			name: "Deployment not seen yet",
@@ -128,8 +128,8 @@ func TestComputeConditions(t *testing.T) {
 				o.deployment = nil
 			},
 			want: map[string]want{
-				ConditionProxyAvailable: {"False", ReasonDeploymentNotFound},
-				ConditionReady:          {"False", ReasonDeploymentNotFound},
+				meshv1alpha1.ConditionProxyAvailable: {"False", meshv1alpha1.ReasonDeploymentNotFound},
+				meshv1alpha1.ConditionReady:          {"False", meshv1alpha1.ReasonDeploymentNotFound},
 			},
 		},
 		{
@@ -137,21 +137,21 @@ func TestComputeConditions(t *testing.T) {
 			mutate: func(_ *meshv1alpha1.KialiAuthProxy, o *observation) {
 				o.deployment.Generation = 3
 			},
-			want: map[string]want{ConditionProxyAvailable: {"True", ReasonDeploymentAvailable}},
+			want: map[string]want{meshv1alpha1.ConditionProxyAvailable: {"True", meshv1alpha1.ReasonDeploymentAvailable}},
 		},
 		{
 			name: "Deployment not picked up yet",
 			mutate: func(_ *meshv1alpha1.KialiAuthProxy, o *observation) {
 				o.deployment.Status = appsv1.DeploymentStatus{}
 			},
-			want: map[string]want{ConditionProxyAvailable: {"False", ReasonDeploymentUnavailable}},
+			want: map[string]want{meshv1alpha1.ConditionProxyAvailable: {"False", meshv1alpha1.ReasonDeploymentUnavailable}},
 		},
 		{
 			name: "Deployment unavailable",
 			mutate: func(_ *meshv1alpha1.KialiAuthProxy, o *observation) {
 				o.deployment.Status.Conditions[0].Status = corev1.ConditionFalse
 			},
-			want: map[string]want{ConditionProxyAvailable: {"False", ReasonDeploymentUnavailable}},
+			want: map[string]want{meshv1alpha1.ConditionProxyAvailable: {"False", meshv1alpha1.ReasonDeploymentUnavailable}},
 		},
 		{
 			name: "an apply failed",
@@ -159,8 +159,8 @@ func TestComputeConditions(t *testing.T) {
 				o.applyErrors[render.ComponentKiali] = errors.New("boom")
 			},
 			want: map[string]want{
-				ConditionKialiConfigured: {"False", ReasonApplyFailed},
-				ConditionReady:           {"False", ReasonApplyFailed},
+				meshv1alpha1.ConditionKialiConfigured: {"False", meshv1alpha1.ReasonApplyFailed},
+				meshv1alpha1.ConditionReady:           {"False", meshv1alpha1.ReasonApplyFailed},
 			},
 		},
 		{
@@ -169,8 +169,8 @@ func TestComputeConditions(t *testing.T) {
 				o.pods = meshPods{kialiRunning: 1, inMesh: []string{"kiali-oauth-1 (proxy)"}, outside: []string{"kiali-1 (Kiali)"}}
 			},
 			want: map[string]want{
-				ConditionMeshLocked: {"False", ReasonNotInMesh},
-				ConditionReady:      {"False", ReasonNotInMesh},
+				meshv1alpha1.ConditionMeshLocked: {"False", meshv1alpha1.ReasonNotInMesh},
+				meshv1alpha1.ConditionReady:      {"False", meshv1alpha1.ReasonNotInMesh},
 			},
 		},
 		{
@@ -179,8 +179,8 @@ func TestComputeConditions(t *testing.T) {
 				o.pods = meshPods{inMesh: []string{"kiali-oauth-1 (proxy)"}}
 			},
 			want: map[string]want{
-				ConditionMeshLocked: {"False", ReasonKialiNotRunning},
-				ConditionReady:      {"False", ReasonKialiNotRunning},
+				meshv1alpha1.ConditionMeshLocked: {"False", meshv1alpha1.ReasonKialiNotRunning},
+				meshv1alpha1.ConditionReady:      {"False", meshv1alpha1.ReasonKialiNotRunning},
 			},
 		},
 		{
@@ -189,19 +189,19 @@ func TestComputeConditions(t *testing.T) {
 				o.writes = kialiWrites{sars: `[{"verb":"get"}]`}
 			},
 			want: map[string]want{
-				ConditionKialiWritesBypassSAR: {"True", ReasonKialiCanWrite},
-				ConditionReady:                {"True", ReasonReady},
+				meshv1alpha1.ConditionKialiWritesBypassSAR: {"True", meshv1alpha1.ReasonKialiCanWrite},
+				meshv1alpha1.ConditionReady:                {"True", meshv1alpha1.ReasonReady},
 			},
 		},
 		{
 			name: "a bad reference comes first in Ready",
 			mutate: func(_ *meshv1alpha1.KialiAuthProxy, o *observation) {
 				o.deployment = nil
-				o.problems = []problem{{ReasonSecretNotFound, "Secret kiali/htpasswd referenced by spec.proxy.htpasswd does not exist"}}
+				o.problems = []problem{{meshv1alpha1.ReasonSecretNotFound, "Secret kiali/htpasswd referenced by spec.proxy.htpasswd does not exist"}}
 			},
 			want: map[string]want{
-				ConditionDegraded: {"True", ReasonSecretNotFound},
-				ConditionReady:    {"False", ReasonSecretNotFound},
+				meshv1alpha1.ConditionDegraded: {"True", meshv1alpha1.ReasonSecretNotFound},
+				meshv1alpha1.ConditionReady:    {"False", meshv1alpha1.ReasonSecretNotFound},
 			},
 		},
 	} {

@@ -19,7 +19,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
-	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
@@ -302,7 +301,7 @@ func converged(kap *meshv1alpha1.KialiAuthProxy) bool {
 	if kap.Status.ObservedGeneration != kap.Generation {
 		return false
 	}
-	for _, t := range []string{controller.ConditionKialiConfigured, controller.ConditionExposed} {
+	for _, t := range []string{meshv1alpha1.ConditionKialiConfigured, meshv1alpha1.ConditionExposed} {
 		if !meta.IsStatusConditionTrue(kap.Status.Conditions, t) {
 			return false
 		}

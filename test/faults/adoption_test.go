@@ -105,9 +105,9 @@ var _ = Describe("A hand-made setup in the way", func() {
 		kap := reference(ns)
 		kap.Spec.Adoption = meshv1alpha1.AdoptionAdopt
 		Expect(k.Create(ctx, kap)).To(Succeed())
-		Eventually(condition(kap, controller.ConditionDegraded)).Should(And(
+		Eventually(condition(kap, meshv1alpha1.ConditionDegraded)).Should(And(
 			HaveField("Status", metav1.ConditionTrue),
-			HaveField("Reason", controller.ReasonAdoptionImpossible),
+			HaveField("Reason", meshv1alpha1.ReasonAdoptionImpossible),
 			HaveField("Message", And(ContainSubstring("Deployment "+ns+"/kiali-oauth"), ContainSubstring("app=kiali-oauth"), ContainSubstring("delete it"))),
 		))
 		Consistently(func(g Gomega) { unchanged(g, objs) }).Should(Succeed())
@@ -130,9 +130,9 @@ var _ = Describe("A hand-made setup in the way", func() {
 		kap := reference(ns)
 		kap.Spec.Adoption = meshv1alpha1.AdoptionAdopt
 		Expect(k.Create(ctx, kap)).To(Succeed())
-		Eventually(condition(kap, controller.ConditionDegraded)).Should(And(
+		Eventually(condition(kap, meshv1alpha1.ConditionDegraded)).Should(And(
 			HaveField("Status", metav1.ConditionTrue),
-			HaveField("Reason", controller.ReasonControlledByAnother),
+			HaveField("Reason", meshv1alpha1.ReasonControlledByAnother),
 			HaveField("Message", ContainSubstring("ServiceAccount "+ns+"/kiali-oauth controlled by ConfigMap another-owner")),
 		))
 		// Only the session secret is made, once, as it always is first.
@@ -152,9 +152,9 @@ func refusedByDefault(layout testbed.KialiLayout) {
 	kap := reference(ns)
 	Expect(k.Create(ctx, kap)).To(Succeed())
 
-	Eventually(condition(kap, controller.ConditionDegraded)).Should(And(
+	Eventually(condition(kap, meshv1alpha1.ConditionDegraded)).Should(And(
 		HaveField("Status", metav1.ConditionTrue),
-		HaveField("Reason", controller.ReasonAdoptionRequired),
+		HaveField("Reason", meshv1alpha1.ReasonAdoptionRequired),
 		HaveField("Message", And(
 			ContainSubstring("Deployment "+ns+"/kiali-oauth"),
 			ContainSubstring("Service "+ns+"/kiali-oauth"),
@@ -166,10 +166,10 @@ func refusedByDefault(layout testbed.KialiLayout) {
 			Not(ContainSubstring("ConfigMap")),
 		)),
 	))
-	Expect(condition(kap, controller.ConditionReady)(Default)).To(HaveField("Reason", controller.ReasonAdoptionRequired))
-	for _, t := range []string{controller.ConditionKialiConfigured, controller.ConditionExposed, controller.ConditionMeshLocked} {
+	Expect(condition(kap, meshv1alpha1.ConditionReady)(Default)).To(HaveField("Reason", meshv1alpha1.ReasonAdoptionRequired))
+	for _, t := range []string{meshv1alpha1.ConditionKialiConfigured, meshv1alpha1.ConditionExposed, meshv1alpha1.ConditionMeshLocked} {
 		Expect(condition(kap, t)(Default)).To(And(
-			HaveField("Status", metav1.ConditionFalse), HaveField("Reason", controller.ReasonAdoptionRequired)), t)
+			HaveField("Status", metav1.ConditionFalse), HaveField("Reason", meshv1alpha1.ReasonAdoptionRequired)), t)
 	}
 	// Not a single write, and nothing of its own beside them: half an
 	// authentication setup would be worse than the hand-made one.

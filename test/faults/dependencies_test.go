@@ -1,6 +1,7 @@
 package faults
 
 import (
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
@@ -10,7 +11,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
@@ -27,9 +27,9 @@ var _ = Describe("Dependencies that come and go", Serial, func() {
 		before := checksum(Default)
 
 		Expect(k.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "htpasswd", Namespace: kap.Namespace}})).To(Succeed())
-		Eventually(condition(kap, controller.ConditionDegraded)).Should(And(
+		Eventually(condition(kap, meshv1alpha1.ConditionDegraded)).Should(And(
 			HaveField("Status", metav1.ConditionTrue),
-			HaveField("Reason", controller.ReasonSecretNotFound),
+			HaveField("Reason", meshv1alpha1.ReasonSecretNotFound),
 			HaveField("Message", ContainSubstring("htpasswd")),
 		))
 
@@ -47,12 +47,12 @@ var _ = Describe("Dependencies that come and go", Serial, func() {
 		Eventually(converged(kap)).Should(Succeed())
 
 		uninstallCRDs("kialis.kiali.io")
-		Eventually(condition(kap, controller.ConditionKialiConfigured)).Should(And(
+		Eventually(condition(kap, meshv1alpha1.ConditionKialiConfigured)).Should(And(
 			HaveField("Status", metav1.ConditionFalse),
-			HaveField("Reason", controller.ReasonKialiCRDMissing),
+			HaveField("Reason", meshv1alpha1.ReasonKialiCRDMissing),
 		))
 		// The rest stays in place.
-		Expect(condition(kap, controller.ConditionExposed)(Default).Status).To(Equal(metav1.ConditionTrue))
+		Expect(condition(kap, meshv1alpha1.ConditionExposed)(Default).Status).To(Equal(metav1.ConditionTrue))
 
 		installCRDs(testbed.KialiCRD())
 		Eventually(converged(kap)).Should(Succeed())
@@ -67,15 +67,15 @@ var _ = Describe("Dependencies that come and go", Serial, func() {
 		Eventually(converged(kap)).Should(Succeed())
 
 		uninstallCRDs("virtualservices.networking.istio.io", "authorizationpolicies.security.istio.io", "peerauthentications.security.istio.io")
-		Eventually(condition(kap, controller.ConditionExposed)).Should(And(
+		Eventually(condition(kap, meshv1alpha1.ConditionExposed)).Should(And(
 			HaveField("Status", metav1.ConditionFalse),
-			HaveField("Reason", controller.ReasonIstioCRDMissing),
+			HaveField("Reason", meshv1alpha1.ReasonIstioCRDMissing),
 		))
-		Eventually(condition(kap, controller.ConditionMeshLocked)).Should(And(
+		Eventually(condition(kap, meshv1alpha1.ConditionMeshLocked)).Should(And(
 			HaveField("Status", metav1.ConditionFalse),
-			HaveField("Reason", controller.ReasonIstioSecurityCRDMissing),
+			HaveField("Reason", meshv1alpha1.ReasonIstioSecurityCRDMissing),
 		))
-		Expect(condition(kap, controller.ConditionKialiConfigured)(Default).Status).To(Equal(metav1.ConditionTrue))
+		Expect(condition(kap, meshv1alpha1.ConditionKialiConfigured)(Default).Status).To(Equal(metav1.ConditionTrue))
 
 		istio, err := testbed.IstioCRDs()
 		Expect(err).NotTo(HaveOccurred())

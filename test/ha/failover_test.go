@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
-	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
@@ -120,7 +119,7 @@ func converged(kap *meshv1alpha1.KialiAuthProxy) func(Gomega) {
 		cur := &meshv1alpha1.KialiAuthProxy{}
 		g.Expect(k.Get(ctx, client.ObjectKeyFromObject(kap), cur)).To(Succeed())
 		g.Expect(cur.Status.ObservedGeneration).To(Equal(cur.Generation))
-		for _, t := range []string{controller.ConditionKialiConfigured, controller.ConditionExposed} {
+		for _, t := range []string{meshv1alpha1.ConditionKialiConfigured, meshv1alpha1.ConditionExposed} {
 			g.Expect(meta.IsStatusConditionTrue(cur.Status.Conditions, t)).To(BeTrue(), t)
 		}
 		g.Expect(testbed.LockDownApplied(cur)).To(BeTrue(), "the lock-down is not applied")

@@ -56,14 +56,14 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			kap := reference(ns)
 			Expect(k.Create(ctx, kap)).To(Succeed())
 
-			Eventually(condition(kap, controller.ConditionKialiConfigured)).Should(And(
+			Eventually(condition(kap, meshv1alpha1.ConditionKialiConfigured)).Should(And(
 				HaveField("Status", metav1.ConditionFalse),
-				HaveField("Reason", controller.ReasonKialiCRDMissing),
+				HaveField("Reason", meshv1alpha1.ReasonKialiCRDMissing),
 				HaveField("Message", ContainSubstring("kialis.kiali.io")),
 			))
-			Eventually(condition(kap, controller.ConditionReady)).Should(And(
+			Eventually(condition(kap, meshv1alpha1.ConditionReady)).Should(And(
 				HaveField("Status", metav1.ConditionFalse),
-				HaveField("Reason", controller.ReasonKialiCRDMissing),
+				HaveField("Reason", meshv1alpha1.ReasonKialiCRDMissing),
 			))
 			// Waiting for the CRD is not a hot loop: with nothing changing,
 			// the controller does not reconcile again and again.
@@ -77,9 +77,9 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 
 			installKialiCRD()
 
-			Eventually(condition(kap, controller.ConditionKialiConfigured)).Should(And(
+			Eventually(condition(kap, meshv1alpha1.ConditionKialiConfigured)).Should(And(
 				HaveField("Status", metav1.ConditionTrue),
-				HaveField("Reason", controller.ReasonKialiApplied),
+				HaveField("Reason", meshv1alpha1.ReasonKialiApplied),
 			))
 			Expect(k.Get(ctx, key(kap), kap)).To(Succeed())
 			kiali := kialiCR(ns, "kiali")
@@ -102,7 +102,7 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			kap.Labels = map[string]string{"app.kubernetes.io/instance": "kiali", "argocd.argoproj.io/instance": "mesh"}
 			kap.Annotations = map[string]string{"argocd.argoproj.io/tracking-id": "mesh:mesh.kialiauth.io/KialiAuthProxy:kiali/kiali"}
 			Expect(k.Create(ctx, kap)).To(Succeed())
-			Eventually(condition(kap, controller.ConditionExposed)).Should(HaveField("Status", metav1.ConditionTrue))
+			Eventually(condition(kap, meshv1alpha1.ConditionExposed)).Should(HaveField("Status", metav1.ConditionTrue))
 			Expect(k.Get(ctx, key(kap), kap)).To(Succeed())
 		})
 
@@ -248,16 +248,16 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 				Expect(d.Spec.Template.Labels).To(HaveKeyWithValue(key, v))
 			}
 			// Applied; proven once Kiali's pods run in the mesh.
-			Eventually(condition(kap, controller.ConditionMeshLocked)).Should(And(
+			Eventually(condition(kap, meshv1alpha1.ConditionMeshLocked)).Should(And(
 				HaveField("Status", metav1.ConditionFalse),
-				HaveField("Reason", controller.ReasonKialiNotRunning),
+				HaveField("Reason", meshv1alpha1.ReasonKialiNotRunning),
 			))
 			Expect(testbed.RunMeshPods(ctx, k, kap)).To(Succeed())
-			Eventually(condition(kap, controller.ConditionMeshLocked)).Should(And(
+			Eventually(condition(kap, meshv1alpha1.ConditionMeshLocked)).Should(And(
 				HaveField("Status", metav1.ConditionTrue),
-				HaveField("Reason", controller.ReasonLockedDown),
+				HaveField("Reason", meshv1alpha1.ReasonLockedDown),
 			))
-			Expect(condition(kap, controller.ConditionHtpasswdBypassesSAR)(Default)).To(HaveField("Status", metav1.ConditionTrue))
+			Expect(condition(kap, meshv1alpha1.ConditionHtpasswdBypassesSAR)(Default)).To(HaveField("Status", metav1.ConditionTrue))
 		})
 
 		It("creates the VirtualService on the mesh gateway", func() {
@@ -292,7 +292,7 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 				v, _, _ := unstructured.NestedBool(kiali.Object, "spec", "deployment", "view_only_mode")
 				return v
 			}).Should(BeTrue())
-			Eventually(condition(kap, controller.ConditionExposed)).Should(HaveField("Status", metav1.ConditionTrue))
+			Eventually(condition(kap, meshv1alpha1.ConditionExposed)).Should(HaveField("Status", metav1.ConditionTrue))
 
 			Expect(k.Get(ctx, key(cm), cm)).To(Succeed())
 			Expect(cm.Data).To(HaveKey(render.CABundleKey))
@@ -345,21 +345,21 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 				g.Expect(kap.Status.ObservedGeneration).To(Equal(kap.Generation))
 			}).Should(Succeed())
 			Expect(kap.Status.URL).To(Equal("https://kiali.mesh.apps.north.example.com"))
-			Expect(condition(kap, controller.ConditionKialiConfigured)(Default)).To(HaveField("Status", metav1.ConditionTrue))
-			Expect(condition(kap, controller.ConditionExposed)(Default)).To(HaveField("Reason", controller.ReasonVirtualServiceApplied))
-			Expect(condition(kap, controller.ConditionDegraded)(Default)).To(HaveField("Status", metav1.ConditionFalse))
-			Expect(condition(kap, controller.ConditionProxyAvailable)(Default)).To(HaveField("Status", metav1.ConditionFalse))
-			Expect(condition(kap, controller.ConditionReady)(Default)).To(And(
+			Expect(condition(kap, meshv1alpha1.ConditionKialiConfigured)(Default)).To(HaveField("Status", metav1.ConditionTrue))
+			Expect(condition(kap, meshv1alpha1.ConditionExposed)(Default)).To(HaveField("Reason", meshv1alpha1.ReasonVirtualServiceApplied))
+			Expect(condition(kap, meshv1alpha1.ConditionDegraded)(Default)).To(HaveField("Status", metav1.ConditionFalse))
+			Expect(condition(kap, meshv1alpha1.ConditionProxyAvailable)(Default)).To(HaveField("Status", metav1.ConditionFalse))
+			Expect(condition(kap, meshv1alpha1.ConditionReady)(Default)).To(And(
 				HaveField("Status", metav1.ConditionFalse),
 				HaveField("Message", ContainSubstring("ProxyAvailable")),
 			))
 
 			markDeploymentAvailable(ns, "kiali-oauth")
-			Eventually(condition(kap, controller.ConditionProxyAvailable)).Should(And(
+			Eventually(condition(kap, meshv1alpha1.ConditionProxyAvailable)).Should(And(
 				HaveField("Status", metav1.ConditionTrue),
-				HaveField("Reason", controller.ReasonDeploymentAvailable),
+				HaveField("Reason", meshv1alpha1.ReasonDeploymentAvailable),
 			))
-			Eventually(condition(kap, controller.ConditionReady)).Should(HaveField("Status", metav1.ConditionTrue))
+			Eventually(condition(kap, meshv1alpha1.ConditionReady)).Should(HaveField("Status", metav1.ConditionTrue))
 		})
 
 		It("makes no write when it reconciles an unchanged KialiAuthProxy", func() {
@@ -447,7 +447,7 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			updateKAP(kap, func(kap *meshv1alpha1.KialiAuthProxy) {
 				kap.Spec.Proxy.Replicas = ptr.To[int32](1)
 			})
-			Eventually(condition(kap, controller.ConditionExposed)).Should(HaveField("Status", metav1.ConditionTrue))
+			Eventually(condition(kap, meshv1alpha1.ConditionExposed)).Should(HaveField("Status", metav1.ConditionTrue))
 
 			Expect(k.Get(ctx, key(s), s)).To(Succeed())
 			Expect(s.UID).To(Equal(before.UID))
@@ -494,7 +494,7 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			svc := &corev1.Service{}
 			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-oauth"}, svc)).To(Succeed())
 			Expect(svc.Spec.Ports).To(ContainElement(HaveField("Name", route.Spec.Port.TargetPort.String())))
-			Eventually(condition(kap, controller.ConditionExposed)).Should(HaveField("Reason", controller.ReasonRouteApplied))
+			Eventually(condition(kap, meshv1alpha1.ConditionExposed)).Should(HaveField("Reason", meshv1alpha1.ReasonRouteApplied))
 		})
 	})
 
@@ -547,7 +547,7 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			kap := reference(ns)
 			kap.Spec.Proxy.SessionSecret = &meshv1alpha1.SecretKeyReference{Name: "my-session", Key: "cookie"}
 			Expect(k.Create(ctx, kap)).To(Succeed())
-			Eventually(condition(kap, controller.ConditionDegraded)).Should(HaveField("Status", metav1.ConditionFalse))
+			Eventually(condition(kap, meshv1alpha1.ConditionDegraded)).Should(HaveField("Status", metav1.ConditionFalse))
 
 			d := &appsv1.Deployment{}
 			Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-oauth"}, d)).To(Succeed())
@@ -557,7 +557,7 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			updateKAP(kap, func(kap *meshv1alpha1.KialiAuthProxy) {
 				kap.Spec.Proxy.Replicas = ptr.To[int32](2)
 			})
-			Eventually(condition(kap, controller.ConditionExposed)).Should(HaveField("Status", metav1.ConditionTrue))
+			Eventually(condition(kap, meshv1alpha1.ConditionExposed)).Should(HaveField("Status", metav1.ConditionTrue))
 
 			for _, s := range []*corev1.Secret{htpasswd, session} {
 				now := &corev1.Secret{}
@@ -573,14 +573,14 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			ns := newNamespace()
 			kap := reference(ns)
 			Expect(k.Create(ctx, kap)).To(Succeed())
-			Eventually(condition(kap, controller.ConditionDegraded)).Should(And(
+			Eventually(condition(kap, meshv1alpha1.ConditionDegraded)).Should(And(
 				HaveField("Status", metav1.ConditionTrue),
-				HaveField("Reason", controller.ReasonSecretNotFound),
+				HaveField("Reason", meshv1alpha1.ReasonSecretNotFound),
 				HaveField("Message", ContainSubstring("Secret "+ns+"/htpasswd referenced by spec.proxy.htpasswd does not exist")),
 			))
-			Eventually(condition(kap, controller.ConditionReady)).Should(And(
+			Eventually(condition(kap, meshv1alpha1.ConditionReady)).Should(And(
 				HaveField("Status", metav1.ConditionFalse),
-				HaveField("Reason", controller.ReasonSecretNotFound),
+				HaveField("Reason", meshv1alpha1.ReasonSecretNotFound),
 			))
 
 			Eventually(func(g Gomega) []eventsv1.Event {
@@ -589,14 +589,14 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 				return events.Items
 			}).Should(ContainElement(And(
 				HaveField("Type", corev1.EventTypeWarning),
-				HaveField("Reason", controller.ReasonSecretNotFound),
+				HaveField("Reason", meshv1alpha1.ReasonSecretNotFound),
 				HaveField("Regarding.Name", kap.Name),
 			)))
 
 			createHtpasswd(ns)
-			Eventually(condition(kap, controller.ConditionDegraded)).Should(And(
+			Eventually(condition(kap, meshv1alpha1.ConditionDegraded)).Should(And(
 				HaveField("Status", metav1.ConditionFalse),
-				HaveField("Reason", controller.ReasonReferencesValid),
+				HaveField("Reason", meshv1alpha1.ReasonReferencesValid),
 			))
 		})
 
@@ -609,9 +609,9 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			kap := reference(ns)
 			kap.Spec.Proxy.SessionSecret = &meshv1alpha1.SecretKeyReference{Name: "short"}
 			Expect(k.Create(ctx, kap)).To(Succeed())
-			Eventually(condition(kap, controller.ConditionDegraded)).Should(And(
+			Eventually(condition(kap, meshv1alpha1.ConditionDegraded)).Should(And(
 				HaveField("Status", metav1.ConditionTrue),
-				HaveField("Reason", controller.ReasonSessionSecretInvalid),
+				HaveField("Reason", meshv1alpha1.ReasonSessionSecretInvalid),
 				HaveField("Message", And(ContainSubstring("this one gives 13"), Not(ContainSubstring(value)))),
 			))
 		})

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
@@ -10,7 +11,6 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
 
@@ -25,49 +25,49 @@ var _ = Describe("MeshLocked", func() {
 		markDeploymentAvailable(ns, "kiali-oauth")
 
 		By("no Kiali pod running: the policies are applied, the lock-down unproven")
-		Eventually(condition(kap, controller.ConditionMeshLocked)).Should(And(
+		Eventually(condition(kap, meshv1alpha1.ConditionMeshLocked)).Should(And(
 			HaveField("Status", metav1.ConditionFalse),
-			HaveField("Reason", controller.ReasonKialiNotRunning),
+			HaveField("Reason", meshv1alpha1.ReasonKialiNotRunning),
 		))
-		Expect(condition(kap, controller.ConditionReady)(Default)).To(HaveField("Status", metav1.ConditionFalse))
+		Expect(condition(kap, meshv1alpha1.ConditionReady)(Default)).To(HaveField("Status", metav1.ConditionFalse))
 
 		By("a Kiali pod without a sidecar, as in a namespace the injector ignores")
 		bare, err := testbed.RunPod(ctx, k, kap, "kiali-bare", true, testbed.NoSidecar)
 		Expect(err).NotTo(HaveOccurred())
 		_, err = testbed.RunPod(ctx, k, kap, "kiali-oauth-injected", false, testbed.IstioProxy)
 		Expect(err).NotTo(HaveOccurred())
-		Eventually(condition(kap, controller.ConditionMeshLocked)).Should(And(
+		Eventually(condition(kap, meshv1alpha1.ConditionMeshLocked)).Should(And(
 			HaveField("Status", metav1.ConditionFalse),
-			HaveField("Reason", controller.ReasonNotInMesh),
+			HaveField("Reason", meshv1alpha1.ReasonNotInMesh),
 			HaveField("Message", ContainSubstring("kiali-bare (Kiali)")),
 			HaveField("Message", ContainSubstring("then delete these pods")),
 		))
-		Expect(condition(kap, controller.ConditionReady)(Default)).To(HaveField("Status", metav1.ConditionFalse))
+		Expect(condition(kap, meshv1alpha1.ConditionReady)(Default)).To(HaveField("Status", metav1.ConditionFalse))
 
 		By("the pod replaced by an injected one")
 		Expect(k.Delete(ctx, bare)).To(Succeed())
 		_, err = testbed.RunPod(ctx, k, kap, "kiali-injected", true, testbed.IstioProxy)
 		Expect(err).NotTo(HaveOccurred())
-		Eventually(condition(kap, controller.ConditionMeshLocked)).Should(And(
+		Eventually(condition(kap, meshv1alpha1.ConditionMeshLocked)).Should(And(
 			HaveField("Status", metav1.ConditionTrue),
-			HaveField("Reason", controller.ReasonLockedDown),
+			HaveField("Reason", meshv1alpha1.ReasonLockedDown),
 			HaveField("Message", ContainSubstring("kiali-injected (Kiali), kiali-oauth-injected (proxy)")),
 		))
 		// Ready waits for the Kiali CRD where specs before this one have not
 		// installed it yet; the mesh is no longer in its way.
-		Eventually(condition(kap, controller.ConditionReady)).Should(HaveField("Message", Not(ContainSubstring("MeshLocked"))))
+		Eventually(condition(kap, meshv1alpha1.ConditionReady)).Should(HaveField("Message", Not(ContainSubstring("MeshLocked"))))
 
 		By("native sidecars and ambient capture count, a proxy pod outside the mesh does not")
 		_, err = testbed.RunPod(ctx, k, kap, "kiali-native", true, testbed.NativeSidecar)
 		Expect(err).NotTo(HaveOccurred())
 		_, err = testbed.RunPod(ctx, k, kap, "kiali-ambient", true, testbed.Ambient)
 		Expect(err).NotTo(HaveOccurred())
-		Eventually(condition(kap, controller.ConditionMeshLocked)).Should(HaveField("Message", ContainSubstring("kiali-ambient (Kiali), kiali-injected (Kiali), kiali-native (Kiali)")))
-		Expect(condition(kap, controller.ConditionMeshLocked)(Default)).To(HaveField("Status", metav1.ConditionTrue))
+		Eventually(condition(kap, meshv1alpha1.ConditionMeshLocked)).Should(HaveField("Message", ContainSubstring("kiali-ambient (Kiali), kiali-injected (Kiali), kiali-native (Kiali)")))
+		Expect(condition(kap, meshv1alpha1.ConditionMeshLocked)(Default)).To(HaveField("Status", metav1.ConditionTrue))
 		_, err = testbed.RunPod(ctx, k, kap, "kiali-oauth-bare", false, testbed.NoSidecar)
 		Expect(err).NotTo(HaveOccurred())
-		Eventually(condition(kap, controller.ConditionMeshLocked)).Should(And(
-			HaveField("Reason", controller.ReasonNotInMesh),
+		Eventually(condition(kap, meshv1alpha1.ConditionMeshLocked)).Should(And(
+			HaveField("Reason", meshv1alpha1.ReasonNotInMesh),
 			HaveField("Message", ContainSubstring("kiali-oauth-bare (proxy)")),
 		))
 
@@ -76,7 +76,7 @@ var _ = Describe("MeshLocked", func() {
 		Expect(k.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kiali-oauth-bare"}, bareProxy)).To(Succeed())
 		bareProxy.Status.Phase = corev1.PodSucceeded
 		Expect(k.Status().Update(ctx, bareProxy)).To(Succeed())
-		Eventually(condition(kap, controller.ConditionMeshLocked)).Should(HaveField("Reason", controller.ReasonLockedDown))
+		Eventually(condition(kap, meshv1alpha1.ConditionMeshLocked)).Should(HaveField("Reason", meshv1alpha1.ReasonLockedDown))
 	})
 })
 
@@ -112,8 +112,8 @@ var _ = Describe("MeshLocked on OpenShift Service Mesh 2.x", func() {
 		Expect(k.Create(ctx, kap)).To(Succeed())
 		_, err = testbed.RunPod(ctx, k, kap, "kiali-outside", true, testbed.NoSidecar)
 		Expect(err).NotTo(HaveOccurred())
-		Eventually(condition(kap, controller.ConditionMeshLocked)).Should(And(
-			HaveField("Reason", controller.ReasonNotInMesh),
+		Eventually(condition(kap, meshv1alpha1.ConditionMeshLocked)).Should(And(
+			HaveField("Reason", meshv1alpha1.ReasonNotInMesh),
 			HaveField("Message", ContainSubstring("create a ServiceMeshMember named default in "+ns+" with spec.controlPlaneRef {namespace: istio-system")),
 		))
 	})

@@ -21,7 +21,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
-	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
@@ -88,14 +87,14 @@ func securitySpecs() {
 				Expect(hash).To(HavePrefix("$2a$"), "oauth-proxy reads $2a$ and $2y$ bcrypt, not $2b$")
 				Expect(bcrypt.CompareHashAndPassword([]byte(hash), []byte(want[1]))).To(Succeed())
 			}
-			Eventually(condition(kap, controller.ConditionHtpasswdBypassesSAR)).Should(HaveField("Status", metav1.ConditionTrue))
+			Eventually(condition(kap, meshv1alpha1.ConditionHtpasswdBypassesSAR)).Should(HaveField("Status", metav1.ConditionTrue))
 			Eventually(func(g Gomega) []eventsv1.Event {
 				var events eventsv1.EventList
 				g.Expect(k.List(ctx, &events, client.InNamespace(ns))).To(Succeed())
 				return events.Items
 			}).Should(ContainElement(And(
 				HaveField("Type", corev1.EventTypeWarning),
-				HaveField("Reason", controller.ReasonHtpasswdConfigured),
+				HaveField("Reason", meshv1alpha1.ReasonHtpasswdConfigured),
 			)))
 
 			// A reconcile without a password change keeps the file.
@@ -130,9 +129,9 @@ func securitySpecs() {
 				{Name: "carol", PasswordSecret: meshv1alpha1.SecretKeyReference{Name: "carol-pw"}},
 			}}
 			Expect(k.Create(ctx, kap)).To(Succeed())
-			Eventually(condition(kap, controller.ConditionDegraded)).Should(And(
+			Eventually(condition(kap, meshv1alpha1.ConditionDegraded)).Should(And(
 				HaveField("Status", metav1.ConditionTrue),
-				HaveField("Reason", controller.ReasonSecretNotFound),
+				HaveField("Reason", meshv1alpha1.ReasonSecretNotFound),
 				HaveField("Message", ContainSubstring(`Secret `+ns+`/carol-pw holding the password of htpasswd user "carol"`)),
 			))
 		})
@@ -143,14 +142,14 @@ func securitySpecs() {
 			kap := reference(ns)
 			Expect(k.Create(ctx, kap)).To(Succeed())
 			Expect(testbed.RunMeshPods(ctx, k, kap)).To(Succeed())
-			Eventually(condition(kap, controller.ConditionMeshLocked)).Should(HaveField("Status", metav1.ConditionTrue))
+			Eventually(condition(kap, meshv1alpha1.ConditionMeshLocked)).Should(HaveField("Status", metav1.ConditionTrue))
 
 			updateKAP(kap, func(kap *meshv1alpha1.KialiAuthProxy) {
 				kap.Spec.MeshSecurity = &meshv1alpha1.MeshSecuritySpec{LockDown: ptr.To(false)}
 			})
-			Eventually(condition(kap, controller.ConditionMeshLocked)).Should(And(
+			Eventually(condition(kap, meshv1alpha1.ConditionMeshLocked)).Should(And(
 				HaveField("Status", metav1.ConditionFalse),
-				HaveField("Reason", controller.ReasonLockDownDisabled),
+				HaveField("Reason", meshv1alpha1.ReasonLockDownDisabled),
 				HaveField("Message", ContainSubstring("administers it without logging in")),
 			))
 			name := types.NamespacedName{Namespace: ns, Name: "kiali-lockdown"}

@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
-	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
@@ -57,7 +56,7 @@ var _ = Describe("The operator under its own identity", Ordered, func() {
 			Expect(hub.Create(ctx, kap)).To(Succeed())
 			Eventually(converged(kap)).Should(Succeed())
 			Expect(testbed.RunMeshPods(ctx, hub, kap)).To(Succeed())
-			Eventually(condition(kap, controller.ConditionMeshLocked)).Should(HaveField("Status", metav1.ConditionTrue))
+			Eventually(condition(kap, meshv1alpha1.ConditionMeshLocked)).Should(HaveField("Status", metav1.ConditionTrue))
 		})
 
 		It("converges the v2 sample", func() {
@@ -79,7 +78,7 @@ var _ = Describe("The operator under its own identity", Ordered, func() {
 			kap := multiCluster(meshNS, hubMonNS)
 			Expect(hub.Create(ctx, kap)).To(Succeed())
 			Eventually(func(g Gomega) {
-				c := condition(kap, controller.ConditionMetricsWired)(g)
+				c := condition(kap, meshv1alpha1.ConditionMetricsWired)(g)
 				g.Expect(c.Status).To(Equal(metav1.ConditionTrue), c.Message)
 			}).Should(Succeed())
 			Eventually(converged(kap)).Should(Succeed())
@@ -104,9 +103,9 @@ var _ = Describe("The operator under its own identity", Ordered, func() {
 				Prometheus: &meshv1alpha1.ObjectReference{Namespace: outsideNS, Name: "elsewhere"},
 			}}
 			Expect(hub.Create(ctx, kap)).To(Succeed())
-			Eventually(condition(kap, controller.ConditionMetricsWired)).Should(And(
+			Eventually(condition(kap, meshv1alpha1.ConditionMetricsWired)).Should(And(
 				HaveField("Status", metav1.ConditionFalse),
-				HaveField("Reason", controller.ReasonReceiverNotAllowed),
+				HaveField("Reason", meshv1alpha1.ReasonReceiverNotAllowed),
 				HaveField("Message", And(ContainSubstring("installed for other namespaces than "+outsideNS),
 					ContainSubstring("OperatorGroup's target namespaces"))),
 			))

@@ -22,7 +22,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
-	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 )
 
 // Real Prometheus servers (Debian's prometheus package) on loopback: a hub
@@ -98,8 +97,8 @@ var _ = Describe("Metrics from a spoke reach the hub", Ordered, func() {
 		Eventually(func(g Gomega) {
 			kap := &meshv1alpha1.KialiAuthProxy{}
 			g.Expect(hub.Get(ctx, types.NamespacedName{Namespace: ns, Name: "mesh"}, kap)).To(Succeed())
-			c := condition(kap, controller.ConditionMetricsWired)
-			g.Expect(c.Reason).To(Equal(controller.ReasonMetricsNotFlowing), c.Message)
+			c := condition(kap, meshv1alpha1.ConditionMetricsWired)
+			g.Expect(c.Reason).To(Equal(meshv1alpha1.ReasonMetricsNotFlowing), c.Message)
 			g.Expect(c.Message).To(ContainSubstring("from east"))
 			g.Expect(clusterStatus(kap, "east").MetricsFlowing).To(Equal(ptr(false)))
 		}).Should(Succeed())
@@ -125,9 +124,9 @@ var _ = Describe("Metrics from a spoke reach the hub", Ordered, func() {
 		Eventually(func(g Gomega) {
 			kap := &meshv1alpha1.KialiAuthProxy{}
 			g.Expect(hub.Get(ctx, types.NamespacedName{Namespace: ns, Name: "mesh"}, kap)).To(Succeed())
-			c := condition(kap, controller.ConditionMetricsWired)
+			c := condition(kap, meshv1alpha1.ConditionMetricsWired)
 			g.Expect(c.Status).To(Equal(metav1.ConditionTrue), c.Message)
-			g.Expect(c.Reason).To(Equal(controller.ReasonMetricsFlowing))
+			g.Expect(c.Reason).To(Equal(meshv1alpha1.ReasonMetricsFlowing))
 			st := clusterStatus(kap, "east")
 			g.Expect(st.MetricsFlowing).To(Equal(ptr(true)))
 			g.Expect(st.LastSampleAge).NotTo(BeEmpty())

@@ -18,7 +18,6 @@ import (
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/clusters"
-	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 )
 
 const (
@@ -199,9 +198,9 @@ var _ = Describe("Multi-cluster wiring", Ordered, func() {
 		// clusters are wired all the same.
 		Eventually(func(g Gomega) {
 			kap := getKAP()
-			c := condition(kap, controller.ConditionMetricsWired)
+			c := condition(kap, meshv1alpha1.ConditionMetricsWired)
 			g.Expect(c.Status).To(Equal(metav1.ConditionFalse), c.Message)
-			g.Expect(c.Reason).To(Equal(controller.ReasonReceiverNotAllowed))
+			g.Expect(c.Reason).To(Equal(meshv1alpha1.ReasonReceiverNotAllowed))
 			g.Expect(c.Message).To(ContainSubstring("Prometheus hub-monitoring/hub"))
 			g.Expect(c.Message).To(ContainSubstring(meshv1alpha1.AllowedNamespacesAnnotation + "=" + hubNS))
 			for _, name := range []string{"east", "west", "south"} {
@@ -218,10 +217,10 @@ var _ = Describe("Multi-cluster wiring", Ordered, func() {
 
 		Eventually(func(g Gomega) {
 			kap := getKAP()
-			c := condition(kap, controller.ConditionMetricsWired)
+			c := condition(kap, meshv1alpha1.ConditionMetricsWired)
 			g.Expect(c.Status).To(Equal(metav1.ConditionTrue), c.Message)
-			g.Expect(c.Reason).To(Equal(controller.ReasonMetricsWired))
-			g.Expect(kap.Finalizers).To(ContainElement(controller.RemoteCleanupFinalizer))
+			g.Expect(c.Reason).To(Equal(meshv1alpha1.ReasonMetricsWired))
+			g.Expect(kap.Finalizers).To(ContainElement(meshv1alpha1.RemoteCleanupFinalizer))
 			for _, name := range []string{"east", "west", "south"} {
 				st := clusterStatus(kap, name)
 				g.Expect(st.Wired).To(BeTrue(), name+": "+st.Message)
@@ -330,13 +329,13 @@ var _ = Describe("Multi-cluster wiring", Ordered, func() {
 		}
 		setHubReplicas(2)
 		Eventually(func(g Gomega) {
-			c := condition(getKAP(), controller.ConditionMetricsWired)
-			g.Expect(c.Reason).To(Equal(controller.ReasonReceiverReplicated), c.Message)
+			c := condition(getKAP(), meshv1alpha1.ConditionMetricsWired)
+			g.Expect(c.Reason).To(Equal(meshv1alpha1.ReasonReceiverReplicated), c.Message)
 			g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
 			g.Expect(c.Message).To(ContainSubstring("Prometheus hub-monitoring/hub, the hub's receiver, runs 2 pods"))
 		}).Should(Succeed())
 		setHubReplicas(1)
-		Eventually(func() string { return condition(getKAP(), controller.ConditionMetricsWired).Reason }).Should(Equal(controller.ReasonMetricsWired))
+		Eventually(func() string { return condition(getKAP(), meshv1alpha1.ConditionMetricsWired).Reason }).Should(Equal(meshv1alpha1.ReasonMetricsWired))
 	})
 
 	It("says when user-workload monitoring is off on a cluster, and how to switch it on", func() {
@@ -352,10 +351,10 @@ var _ = Describe("Multi-cluster wiring", Ordered, func() {
 			kap := getKAP()
 			st := clusterStatus(kap, "west")
 			g.Expect(st.Wired).To(BeFalse())
-			g.Expect(st.Reason).To(Equal(controller.ReasonUserWorkloadMonitoringOff))
+			g.Expect(st.Reason).To(Equal(meshv1alpha1.ReasonUserWorkloadMonitoringOff))
 			g.Expect(st.Message).To(ContainSubstring("set enableUserWorkload: true in the config.yaml key of ConfigMap openshift-monitoring/cluster-monitoring-config on cluster west"))
-			c := condition(kap, controller.ConditionMetricsWired)
-			g.Expect(c.Reason).To(Equal(controller.ReasonUserWorkloadMonitoringOff), c.Message)
+			c := condition(kap, meshv1alpha1.ConditionMetricsWired)
+			g.Expect(c.Reason).To(Equal(meshv1alpha1.ReasonUserWorkloadMonitoringOff), c.Message)
 			g.Expect(clusterStatus(kap, "east").Wired).To(BeTrue())
 		}).Should(Succeed())
 		// The entry is in place for when it is switched on.
@@ -364,7 +363,7 @@ var _ = Describe("Multi-cluster wiring", Ordered, func() {
 		Eventually(func(g Gomega) {
 			kap := getKAP()
 			g.Expect(clusterStatus(kap, "west")).To(Equal(meshv1alpha1.ClusterStatus{Name: "west", Wired: true, Entry: entry}))
-			g.Expect(condition(kap, controller.ConditionMetricsWired).Reason).To(Equal(controller.ReasonMetricsWired))
+			g.Expect(condition(kap, meshv1alpha1.ConditionMetricsWired).Reason).To(Equal(meshv1alpha1.ReasonMetricsWired))
 		}).Should(Succeed())
 	})
 
@@ -387,10 +386,10 @@ var _ = Describe("Multi-cluster wiring", Ordered, func() {
 			kap := getKAP()
 			st := clusterStatus(kap, "ossm")
 			g.Expect(st.Wired).To(BeFalse())
-			g.Expect(st.Reason).To(Equal(controller.ReasonRenderedByAnother))
+			g.Expect(st.Reason).To(Equal(meshv1alpha1.ReasonRenderedByAnother))
 			g.Expect(st.Message).To(ContainSubstring("ConfigMap ossm-system/prometheus on cluster ossm is rendered by ServiceMeshControlPlane ossm-system/basic"))
 			g.Expect(st.Message).To(ContainSubstring("userWorkloadMonitoring"))
-			g.Expect(condition(kap, controller.ConditionMetricsWired).Reason).To(Equal(controller.ReasonRenderedByAnother))
+			g.Expect(condition(kap, meshv1alpha1.ConditionMetricsWired).Reason).To(Equal(meshv1alpha1.ReasonRenderedByAnother))
 		}).Should(Succeed())
 		untouched := func() {
 			cm := &corev1.ConfigMap{}
@@ -404,7 +403,7 @@ var _ = Describe("Multi-cluster wiring", Ordered, func() {
 		updateKAP(func(kap *meshv1alpha1.KialiAuthProxy) {
 			kap.Spec.Clusters = kap.Spec.Clusters[:len(kap.Spec.Clusters)-1]
 		})
-		Eventually(func() string { return condition(getKAP(), controller.ConditionMetricsWired).Reason }).Should(Equal(controller.ReasonMetricsWired))
+		Eventually(func() string { return condition(getKAP(), meshv1alpha1.ConditionMetricsWired).Reason }).Should(Equal(meshv1alpha1.ReasonMetricsWired))
 		untouched()
 	})
 
@@ -433,10 +432,10 @@ var _ = Describe("Multi-cluster wiring", Ordered, func() {
 			kap := getKAP()
 			st := clusterStatus(kap, "east")
 			g.Expect(st.Wired).To(BeTrue())
-			g.Expect(st.Reason).To(Equal(controller.ReasonNoReplicaLabel))
+			g.Expect(st.Reason).To(Equal(meshv1alpha1.ReasonNoReplicaLabel))
 			g.Expect(st.Message).To(ContainSubstring("Prometheus monitoring/k8s on cluster east runs 2 replicas"))
-			c := condition(kap, controller.ConditionMetricsWired)
-			g.Expect(c.Reason).To(Equal(controller.ReasonNoReplicaLabel), c.Message)
+			c := condition(kap, meshv1alpha1.ConditionMetricsWired)
+			g.Expect(c.Reason).To(Equal(meshv1alpha1.ReasonNoReplicaLabel), c.Message)
 			g.Expect(c.Message).To(ContainSubstring("Wired, but east: "))
 			// No replica label, no rule for one.
 			g.Expect(rules()).To(HaveLen(2))
@@ -445,7 +444,7 @@ var _ = Describe("Multi-cluster wiring", Ordered, func() {
 		Eventually(func(g Gomega) {
 			kap := getKAP()
 			g.Expect(clusterStatus(kap, "east").Reason).To(BeEmpty())
-			g.Expect(condition(kap, controller.ConditionMetricsWired).Reason).To(Equal(controller.ReasonMetricsWired))
+			g.Expect(condition(kap, meshv1alpha1.ConditionMetricsWired).Reason).To(Equal(meshv1alpha1.ReasonMetricsWired))
 			g.Expect(rules()).To(HaveLen(4))
 		}).Should(Succeed())
 	})
@@ -461,9 +460,9 @@ var _ = Describe("Multi-cluster wiring", Ordered, func() {
 		Eventually(func(g Gomega) {
 			kap := getKAP()
 			g.Expect(kap.Status.ObservedGeneration).To(Equal(kap.Generation))
-			c := condition(kap, controller.ConditionMetricsWired)
+			c := condition(kap, meshv1alpha1.ConditionMetricsWired)
 			g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
-			g.Expect(c.Reason).To(Equal(controller.ReasonClusterUnreachable))
+			g.Expect(c.Reason).To(Equal(meshv1alpha1.ReasonClusterUnreachable))
 			g.Expect(c.Message).To(ContainSubstring("north: "))
 			g.Expect(c.Message).To(ContainSubstring("on cluster north"))
 			g.Expect(c.Message).NotTo(ContainSubstring("east:"))
@@ -474,8 +473,8 @@ var _ = Describe("Multi-cluster wiring", Ordered, func() {
 				g.Expect(clusterStatus(kap, name).Wired).To(BeTrue())
 			}
 			// The hub side is untouched by it.
-			g.Expect(condition(kap, controller.ConditionKialiConfigured).Status).To(Equal(metav1.ConditionTrue))
-			g.Expect(condition(kap, controller.ConditionExposed).Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(condition(kap, meshv1alpha1.ConditionKialiConfigured).Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(condition(kap, meshv1alpha1.ConditionExposed).Status).To(Equal(metav1.ConditionTrue))
 		}).Should(Succeed())
 	})
 
@@ -502,10 +501,10 @@ var _ = Describe("Multi-cluster wiring", Ordered, func() {
 		Expect(hub.Delete(ctx, kap)).To(Succeed())
 		Eventually(func(g Gomega) {
 			kap := getKAP()
-			c := condition(kap, controller.ConditionMetricsWired)
-			g.Expect(c.Reason).To(Equal(controller.ReasonCleanupPending))
+			c := condition(kap, meshv1alpha1.ConditionMetricsWired)
+			g.Expect(c.Reason).To(Equal(meshv1alpha1.ReasonCleanupPending))
 			g.Expect(c.Message).To(ContainSubstring("cluster north"))
-			g.Expect(c.Message).To(ContainSubstring(controller.SkipRemoteCleanupAnnotation))
+			g.Expect(c.Message).To(ContainSubstring(meshv1alpha1.SkipRemoteCleanupAnnotation))
 		}).Should(Succeed())
 		// The reachable clusters are already clean.
 		Eventually(remoteWriteOf(promNS, "k8s")).Should(Equal([]any{userRemoteWrite[0], map[string]any{"name": "user-new", "url": "https://new.example.com/api/v1/write"}}))
@@ -520,7 +519,7 @@ var _ = Describe("Multi-cluster wiring", Ordered, func() {
 			if kap.Annotations == nil {
 				kap.Annotations = map[string]string{}
 			}
-			kap.Annotations[controller.SkipRemoteCleanupAnnotation] = "true"
+			kap.Annotations[meshv1alpha1.SkipRemoteCleanupAnnotation] = "true"
 		})
 		Eventually(func() bool {
 			err := hub.Get(ctx, types.NamespacedName{Namespace: hubNS, Name: "kiali"}, &meshv1alpha1.KialiAuthProxy{})

@@ -10,7 +10,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
-	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 )
 
@@ -78,6 +77,6 @@ func RunMeshPods(ctx context.Context, c client.Client, kap *meshv1alpha1.KialiAu
 // prove them, which is all a control plane without a kubelet can show.
 // Suites that run pods (RunPod) check MeshLocked itself.
 func LockDownApplied(kap *meshv1alpha1.KialiAuthProxy) bool {
-	c := meta.FindStatusCondition(kap.Status.Conditions, controller.ConditionMeshLocked)
-	return c != nil && (c.Status == metav1.ConditionTrue || c.Reason == controller.ReasonKialiNotRunning)
+	c := meta.FindStatusCondition(kap.Status.Conditions, meshv1alpha1.ConditionMeshLocked)
+	return c != nil && (c.Status == metav1.ConditionTrue || c.Reason == meshv1alpha1.ReasonKialiNotRunning)
 }

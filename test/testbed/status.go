@@ -9,7 +9,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
-	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 )
 
 // Converged checks, for Eventually, that kap's status, read through c,
@@ -22,14 +21,14 @@ func Converged(ctx context.Context, c client.Client, kap *meshv1alpha1.KialiAuth
 		cur := &meshv1alpha1.KialiAuthProxy{}
 		g.Expect(c.Get(ctx, client.ObjectKeyFromObject(kap), cur)).To(gomega.Succeed())
 		g.Expect(cur.Status.ObservedGeneration).To(gomega.Equal(cur.Generation), "status is not for the latest generation")
-		for _, t := range []string{controller.ConditionKialiConfigured, controller.ConditionExposed} {
+		for _, t := range []string{meshv1alpha1.ConditionKialiConfigured, meshv1alpha1.ConditionExposed} {
 			cond := meta.FindStatusCondition(cur.Status.Conditions, t)
 			g.Expect(cond).NotTo(gomega.BeNil(), "condition %s not set", t)
 			g.Expect(cond.Status).To(gomega.Equal(metav1.ConditionTrue), "%s: %s", t, cond.Message)
 		}
 		g.Expect(LockDownApplied(cur)).To(gomega.BeTrue(), "the lock-down is not applied")
-		degraded := meta.FindStatusCondition(cur.Status.Conditions, controller.ConditionDegraded)
-		g.Expect(degraded).NotTo(gomega.BeNil(), "condition %s not set", controller.ConditionDegraded)
+		degraded := meta.FindStatusCondition(cur.Status.Conditions, meshv1alpha1.ConditionDegraded)
+		g.Expect(degraded).NotTo(gomega.BeNil(), "condition %s not set", meshv1alpha1.ConditionDegraded)
 		g.Expect(degraded.Status).To(gomega.Equal(metav1.ConditionFalse), "Degraded: %s", degraded.Message)
 	}
 }

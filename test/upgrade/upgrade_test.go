@@ -12,7 +12,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
-	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
@@ -161,7 +160,7 @@ func converged(kap *meshv1alpha1.KialiAuthProxy) func(Gomega) {
 		cur := &meshv1alpha1.KialiAuthProxy{}
 		g.Expect(k.Get(ctx, client.ObjectKeyFromObject(kap), cur)).To(Succeed())
 		g.Expect(cur.Status.ObservedGeneration).To(Equal(cur.Generation))
-		for _, t := range []string{controller.ConditionKialiConfigured, controller.ConditionExposed} {
+		for _, t := range []string{meshv1alpha1.ConditionKialiConfigured, meshv1alpha1.ConditionExposed} {
 			c := meta.FindStatusCondition(cur.Status.Conditions, t)
 			g.Expect(c).NotTo(BeNil(), "condition %s not set", t)
 			g.Expect(c.Status).To(Equal(metav1.ConditionTrue), "%s: %s", t, c.Message)
