@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
@@ -226,35 +225,4 @@ func secretKey(s *corev1.Secret, ref render.SecretKey, role string) ([]byte, *pr
 			"Secret %s/%s %s has no key %q", s.Namespace, ref.Name, role, ref.Key)}
 	}
 	return v, nil
-}
-
-// ensureSessionSecret returns the generated session secret, creating it
-// when it does not exist. An existing Secret of that name is never touched,
-// whoever made it.
-func (r *Reconciler) ensureSessionSecret(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, names render.Names) (*corev1.Secret, bool, error) {
-	key := types.NamespacedName{Namespace: names.Namespace, Name: names.SessionSecret}
-	existing := &corev1.Secret{}
-	err := r.APIReader.Get(ctx, key, existing)
-	if err == nil {
-		return existing, false, nil
-	}
-	if !apierrors.IsNotFound(err) {
-		return nil, false, fmt.Errorf("reading Secret %s/%s: %w", names.Namespace, names.SessionSecret, err)
-	}
-	secret, err := newSessionSecret(kap, names)
-	if err != nil {
-		return nil, false, fmt.Errorf("generating the session secret: %w", err)
-	}
-	if err := controllerutil.SetControllerReference(kap, secret, r.Scheme); err != nil {
-		return nil, false, err
-	}
-	created, err := r.Applier.CreateIfAbsent(ctx, secret)
-	if err != nil || created {
-		return secret, created, err
-	}
-	// Made by someone else since the read: theirs stands.
-	if err := r.APIReader.Get(ctx, key, existing); err != nil {
-		return nil, false, fmt.Errorf("reading Secret %s/%s: %w", names.Namespace, names.SessionSecret, err)
-	}
-	return existing, false, nil
 }

@@ -1,8 +1,14 @@
 package controller
 
 import (
+	"context"
 	"crypto/rand"
+	"fmt"
 	"math/big"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -52,4 +58,35 @@ func newSessionSecret(kap *meshv1alpha1.KialiAuthProxy, names render.Names) (*co
 		Immutable: &immutable,
 		Data:      map[string][]byte{meshv1alpha1.DefaultSessionSecretKey: value},
 	}, nil
+}
+
+// ensureSessionSecret returns the generated session secret, creating it
+// when it does not exist. An existing Secret of that name is never touched,
+// whoever made it.
+func (r *Reconciler) ensureSessionSecret(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, names render.Names) (*corev1.Secret, bool, error) {
+	key := types.NamespacedName{Namespace: names.Namespace, Name: names.SessionSecret}
+	existing := &corev1.Secret{}
+	err := r.APIReader.Get(ctx, key, existing)
+	if err == nil {
+		return existing, false, nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return nil, false, fmt.Errorf("reading Secret %s/%s: %w", names.Namespace, names.SessionSecret, err)
+	}
+	secret, err := newSessionSecret(kap, names)
+	if err != nil {
+		return nil, false, fmt.Errorf("generating the session secret: %w", err)
+	}
+	if err := controllerutil.SetControllerReference(kap, secret, r.Scheme); err != nil {
+		return nil, false, err
+	}
+	created, err := r.Applier.CreateIfAbsent(ctx, secret)
+	if err != nil || created {
+		return secret, created, err
+	}
+	// Made by someone else since the read: theirs stands.
+	if err := r.APIReader.Get(ctx, key, existing); err != nil {
+		return nil, false, fmt.Errorf("reading Secret %s/%s: %w", names.Namespace, names.SessionSecret, err)
+	}
+	return existing, false, nil
 }
