@@ -66,8 +66,9 @@ func runRender(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	var out bytes.Buffer
 	for _, kap := range kaps {
-		out.WriteString(header(kap, name))
-		doc, err := render.YAML(render.Render(kap, offlineInputs(kap, *image)))
+		plan := render.PlanFor(kap, *image)
+		out.WriteString(header(plan, name))
+		doc, err := apply.YAML(render.Render(plan, offlineInputs(plan, *image)).Objects)
 		if err != nil {
 			fmt.Fprintf(stderr, "error: %v\n", err)
 			return 1
@@ -164,9 +165,9 @@ func stripComments(doc []byte) []byte {
 
 // offlineInputs are the inputs the operator would resolve, as far as they
 // can be known without reading the cluster.
-func offlineInputs(kap *meshv1alpha1.KialiAuthProxy, image string) render.Inputs {
-	d := kap.WithDefaults(image)
-	session := render.SecretKey{Name: render.NamesFor(d).SessionSecret, Key: meshv1alpha1.DefaultSessionSecretKey}
+func offlineInputs(plan render.Plan, image string) render.Inputs {
+	d := plan.KAP
+	session := render.SecretKey{Name: plan.Names.SessionSecret, Key: meshv1alpha1.DefaultSessionSecretKey}
 	if ref := d.Spec.Proxy.SessionSecret; ref != nil {
 		session = render.SecretKey{Name: ref.Name, Key: ref.Key}
 	}
@@ -176,27 +177,27 @@ func offlineInputs(kap *meshv1alpha1.KialiAuthProxy, image string) render.Inputs
 		if len(h.Users) > 0 {
 			// The operator names the Secret after a fingerprint of the
 			// password Secrets, which only it can read.
-			in.Htpasswd = &render.SecretKey{Name: render.NamesFor(d).HtpasswdPrefix + offlineChecksum, Key: meshv1alpha1.DefaultHtpasswdKey}
+			in.Htpasswd = &render.SecretKey{Name: plan.Names.HtpasswdPrefix + offlineChecksum, Key: meshv1alpha1.DefaultHtpasswdKey}
 		}
 	}
 	return in
 }
 
 // header explains what the stream leaves out.
-func header(kap *meshv1alpha1.KialiAuthProxy, source string) string {
-	d := kap.WithDefaults("")
+func header(plan render.Plan, source string) string {
+	kap, d := plan.Stored, plan.KAP
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Objects for KialiAuthProxy %s/%s, rendered offline from %s.\n", kap.Namespace, kap.Name, source)
 	if d.Spec.Proxy.SessionSecret == nil {
 		fmt.Fprintf(&b, "# The session secret %s/%s (key %s) is not included: the operator generates it once,\n"+
 			"# 32 random characters, and never prints it. Without the operator, create it yourself:\n"+
 			"#   kubectl -n %s create secret generic %s --from-literal=%s=\"$(openssl rand -hex 16)\"\n",
-			kap.Namespace, render.NamesFor(d).SessionSecret, meshv1alpha1.DefaultSessionSecretKey,
-			kap.Namespace, render.NamesFor(d).SessionSecret, meshv1alpha1.DefaultSessionSecretKey)
+			kap.Namespace, plan.Names.SessionSecret, meshv1alpha1.DefaultSessionSecretKey,
+			kap.Namespace, plan.Names.SessionSecret, meshv1alpha1.DefaultSessionSecretKey)
 	}
 	if h := d.Spec.Proxy.Htpasswd; h != nil && len(h.Users) > 0 {
 		fmt.Fprintf(&b, "# The htpasswd Secret is not included either: the operator builds it from the users'\n"+
-			"# password Secrets and names it %s<fingerprint> (%q here).\n", render.NamesFor(d).HtpasswdPrefix, offlineChecksum)
+			"# password Secrets and names it %s<fingerprint> (%q here).\n", plan.Names.HtpasswdPrefix, offlineChecksum)
 	}
 	fmt.Fprintf(&b, "# Applying them, the operator also sets owner references to the KialiAuthProxy, its\n"+
 		"# %s annotation, and the pod template's %s annotation\n"+

@@ -204,13 +204,33 @@ func LayoutForVersion(version string) KialiLayout {
 	if version == "latest" {
 		return KialiLayoutV2
 	}
-	if major, ok := strings.CutPrefix(version, "v"); ok {
-		major, _, _ = strings.Cut(major, ".")
-		if n, err := strconv.Atoi(major); err == nil && n >= 2 {
-			return KialiLayoutV2
-		}
+	if KialiVersionAtLeast(version, 2, 0) {
+		return KialiLayoutV2
 	}
 	return KialiLayoutV173
+}
+
+// KialiVersionAtLeast reports whether a version such as "v2.4" or "v2.17.1" is
+// known to be major.minor or later; "v2.x" is known to be at least v2.0
+// only.
+func KialiVersionAtLeast(version string, major, minor int) bool {
+	v, ok := strings.CutPrefix(version, "v")
+	if !ok {
+		return false
+	}
+	parts := strings.Split(v, ".")
+	got, err := strconv.Atoi(parts[0])
+	if err != nil || got != major {
+		return err == nil && got > major
+	}
+	if len(parts) < 2 {
+		return minor == 0
+	}
+	m, err := strconv.Atoi(parts[1])
+	if err != nil {
+		return minor == 0
+	}
+	return m >= minor
 }
 
 // KialiInstanceName is the name of the Kiali Deployment and Service.

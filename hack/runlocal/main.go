@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/apply"
+
 	"golang.org/x/crypto/bcrypt"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -94,7 +96,7 @@ func run(samplePath string, keep, verbose bool) error {
 	}
 	fmt.Printf("==> applying %s (KialiAuthProxy %s/%s)\n", samplePath, kap.Namespace, kap.Name)
 	kap.SetGroupVersionKind(meshv1alpha1.GroupVersion.WithKind("KialiAuthProxy"))
-	u, err := render.ToUnstructured(kap)
+	u, err := apply.Document(kap)
 	if err != nil {
 		return err
 	}

@@ -21,8 +21,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 )
 
 // AppliedHashAnnotation holds a hash of the document last applied. Because
@@ -46,7 +44,7 @@ type Applier struct {
 // Apply makes the live object carry every field of desired. It reports
 // whether it wrote.
 func (a *Applier) Apply(ctx context.Context, desired client.Object) (bool, error) {
-	u, err := render.ToUnstructured(desired)
+	u, err := Document(desired)
 	if err != nil {
 		return false, err
 	}
@@ -111,7 +109,7 @@ func (a *Applier) getLive(ctx context.Context, u *unstructured.Unstructured) (*u
 	if err != nil {
 		return nil, false, fmt.Errorf("reading %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
 	}
-	live, err := render.ToUnstructured(obj)
+	live, err := Document(obj)
 	if err != nil {
 		return nil, false, err
 	}

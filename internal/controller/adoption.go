@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/conditions"
+
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -121,7 +123,7 @@ func foreignUnlessOurs(kap *meshv1alpha1.KialiAuthProxy, rendered, live client.O
 }
 
 // adoptionProblem is why nothing may be applied, or nil.
-func adoptionProblem(policy meshv1alpha1.AdoptionPolicy, foreign []foreignObject) *problem {
+func adoptionProblem(policy meshv1alpha1.AdoptionPolicy, foreign []foreignObject) *conditions.Problem {
 	var controlled, unowned []string
 	for _, f := range foreign {
 		if f.owner != nil {
@@ -132,12 +134,12 @@ func adoptionProblem(policy meshv1alpha1.AdoptionPolicy, foreign []foreignObject
 	}
 	switch {
 	case len(controlled) > 0:
-		return &problem{meshv1alpha1.ReasonControlledByAnother, fmt.Sprintf(
+		return &conditions.Problem{Reason: meshv1alpha1.ReasonControlledByAnother, Message: fmt.Sprintf(
 			"Nothing was applied: %s already exist under the names this KialiAuthProxy uses and belong to another owner, which is never taken over; "+
 				"delete them, or give this KialiAuthProxy another name (or spec.kiali.name, spec.exposure.*.name)",
 			strings.Join(controlled, ", "))}
 	case len(unowned) > 0 && policy != meshv1alpha1.AdoptionAdopt:
-		return &problem{meshv1alpha1.ReasonAdoptionRequired, fmt.Sprintf(
+		return &conditions.Problem{Reason: meshv1alpha1.ReasonAdoptionRequired, Message: fmt.Sprintf(
 			"Nothing was applied: %s already exist and were not made by this KialiAuthProxy; "+
 				"set spec.adoption: Adopt to take them over (a session secret keeps its content and stays yours), or delete them; checked again every %s",
 			strings.Join(unowned, ", "), adoptionRetry)}
@@ -150,7 +152,7 @@ func adoptionProblem(policy meshv1alpha1.AdoptionPolicy, foreign []foreignObject
 // selects its pods differently cannot become the rendered one in place.
 // Deleting it is the user's call, as it stops the proxy until the
 // operator's own Deployment is up.
-func (r *Reconciler) adoptionBlockers(ctx context.Context, foreign []foreignObject) (*problem, error) {
+func (r *Reconciler) adoptionBlockers(ctx context.Context, foreign []foreignObject) (*conditions.Problem, error) {
 	var msgs []string
 	for _, f := range foreign {
 		want, ok := f.obj.(*appsv1.Deployment)
@@ -170,7 +172,7 @@ func (r *Reconciler) adoptionBlockers(ctx context.Context, foreign []foreignObje
 	if len(msgs) == 0 {
 		return nil, nil
 	}
-	return &problem{meshv1alpha1.ReasonAdoptionImpossible, "Nothing was applied: " + strings.Join(msgs, "; ")}, nil
+	return &conditions.Problem{Reason: meshv1alpha1.ReasonAdoptionImpossible, Message: "Nothing was applied: " + strings.Join(msgs, "; ")}, nil
 }
 
 // adopt prepares a hand-made object for the apply that takes it over. The

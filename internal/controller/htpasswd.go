@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/conditions"
+
 	"golang.org/x/crypto/bcrypt"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -36,19 +38,19 @@ func htpasswdUserField(user string) string {
 // when a password Secret is written to (any write, even of its metadata,
 // counts), and a new file rolls the proxy's pods through the changed
 // volume. Older files are pruned after the Deployment moved on.
-func (r *Reconciler) ensureHtpasswd(ctx context.Context, kap, d *meshv1alpha1.KialiAuthProxy, names render.Names) (*render.SecretKey, []problem, error) {
+func (r *Reconciler) ensureHtpasswd(ctx context.Context, kap, d *meshv1alpha1.KialiAuthProxy, names render.Names) (*render.SecretKey, []conditions.Problem, error) {
 	users := d.Spec.Proxy.Htpasswd.Users
 	fingerprint := sha256.New()
 	passwords := make([][]byte, len(users))
-	var problems []problem
+	var problems []conditions.Problem
 	for i, u := range users {
 		ref := u.PasswordSecret
-		s, v, p, err := r.readSecretKey(ctx, kap.Namespace, render.SecretKey{Name: ref.Name, Key: ref.Key}, "holding "+htpasswdUserField(u.Name))
+		s, v, p, err := r.secrets().Key(ctx, kap.Namespace, render.SecretKey{Name: ref.Name, Key: ref.Key}, "holding "+htpasswdUserField(u.Name))
 		if err != nil {
 			return nil, nil, err
 		}
 		if p == nil && len(v) == 0 {
-			p = &problem{meshv1alpha1.ReasonSecretKeyMissing, fmt.Sprintf(
+			p = &conditions.Problem{Reason: meshv1alpha1.ReasonSecretKeyMissing, Message: fmt.Sprintf(
 				"Secret %s/%s holding %s has an empty key %q", kap.Namespace, ref.Name, htpasswdUserField(u.Name), ref.Key)}
 		}
 		if p != nil {
@@ -56,7 +58,7 @@ func (r *Reconciler) ensureHtpasswd(ctx context.Context, kap, d *meshv1alpha1.Ki
 			continue
 		}
 		if len(v) > maxBcryptPassword {
-			problems = append(problems, problem{meshv1alpha1.ReasonPasswordTooLong, fmt.Sprintf(
+			problems = append(problems, conditions.Problem{Reason: meshv1alpha1.ReasonPasswordTooLong, Message: fmt.Sprintf(
 				"Secret %s/%s holding %s: the password is longer than the %d bytes bcrypt can hash", kap.Namespace, ref.Name, htpasswdUserField(u.Name), maxBcryptPassword)})
 			continue
 		}

@@ -8,6 +8,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/conditions"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 )
@@ -23,7 +25,7 @@ func TestSpecProblems(t *testing.T) {
 	}
 	kap.Spec.Kiali.Overrides = &apiextensionsv1.JSON{Raw: []byte(`{"auth":{"strategy":"token"}}`)}
 	ps := specProblems(kap)
-	if len(ps) != 1 || ps[0].reason != meshv1alpha1.ReasonOverrideIgnored {
+	if len(ps) != 1 || ps[0].Reason != meshv1alpha1.ReasonOverrideIgnored {
 		t.Fatalf("problems %v, want one %s", ps, meshv1alpha1.ReasonOverrideIgnored)
 	}
 	kap.Spec.Kiali.Overrides = &apiextensionsv1.JSON{Raw: []byte(`{"deployment":{"namespace":"elsewhere","ingress":{"enabled":true},
@@ -35,13 +37,13 @@ func TestSpecProblems(t *testing.T) {
 	}
 	for _, path := range []string{"deployment.namespace", "deployment.pod_annotations.sidecar.istio.io/inject",
 		"deployment.pod_annotations.traffic.sidecar.istio.io/excludeInboundPorts", "server.port"} {
-		if !strings.Contains(ps[0].message, path) {
-			t.Errorf("%q is not reported: %s", path, ps[0].message)
+		if !strings.Contains(ps[0].Message, path) {
+			t.Errorf("%q is not reported: %s", path, ps[0].Message)
 		}
 	}
 	for _, fine := range []string{"pod_labels", "team"} {
-		if strings.Contains(ps[0].message, fine) {
-			t.Errorf("%q reported though it changes nothing protected: %s", fine, ps[0].message)
+		if strings.Contains(ps[0].Message, fine) {
+			t.Errorf("%q reported though it changes nothing protected: %s", fine, ps[0].Message)
 		}
 	}
 }
@@ -52,7 +54,7 @@ func TestSpecProblemsReportStoredSettingsNoLongerRendered(t *testing.T) {
 	kap.Spec.Proxy.Cookie = &meshv1alpha1.CookieSpec{Refresh: &metav1.Duration{Duration: time.Hour}}
 	got := map[string]string{}
 	for _, p := range specProblems(kap.WithDefaults("")) {
-		got[p.reason] = p.message
+		got[p.Reason] = p.Message
 	}
 	if msg := got[meshv1alpha1.ReasonExtraArgsIgnored]; !strings.Contains(msg, "-client-secret") || strings.Contains(msg, "hunter2") || strings.Contains(msg, "upstream-timeout") {
 		t.Errorf("ExtraArgsIgnored: %q", msg)
@@ -60,4 +62,11 @@ func TestSpecProblemsReportStoredSettingsNoLongerRendered(t *testing.T) {
 	if msg := got[meshv1alpha1.ReasonCookieRefreshIgnored]; !strings.Contains(msg, "1h0m0s") || !strings.Contains(msg, "8h0m0s") {
 		t.Errorf("CookieRefreshIgnored: %q", msg)
 	}
+}
+
+// specProblems are the problems the status reports for what render left
+// out of kap.
+func specProblems(kap *meshv1alpha1.KialiAuthProxy) []conditions.Problem {
+	plan := render.PlanFor(kap, "")
+	return ignoredProblems(plan.KAP, render.Render(plan, render.Inputs{}).Ignored)
 }

@@ -6,6 +6,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/conditions"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 )
 
@@ -39,11 +40,11 @@ type kialiWrites struct {
 	sars        string
 }
 
-// kialiWritesOf reads a defaulted KialiAuthProxy: view-only mode as the
-// rendered Kiali CR has it (overrides included), and the reviews.
-func kialiWritesOf(d *meshv1alpha1.KialiAuthProxy) kialiWrites {
+// kialiWritesOf reads a defaulted KialiAuthProxy's reviews, and whether
+// the rendered Kiali CR (overrides included) is in view-only mode.
+func kialiWritesOf(d *meshv1alpha1.KialiAuthProxy, viewOnly bool) kialiWrites {
 	w := kialiWrites{
-		viewOnly: render.KialiViewOnly(d),
+		viewOnly: viewOnly,
 		sars:     render.SubjectAccessReviewsJSON(d.Spec.Proxy.SubjectAccessReviews),
 	}
 	for _, s := range d.Spec.Proxy.SubjectAccessReviews {
@@ -56,7 +57,8 @@ func kialiWritesOf(d *meshv1alpha1.KialiAuthProxy) kialiWrites {
 
 // condition is the KialiWritesBypassSAR condition: a warning, not part of
 // Ready, because a console that may change the mesh is a choice.
-func (w kialiWrites) condition(cond func(string, bool, string, string) metav1.Condition) metav1.Condition {
+func (w kialiWrites) condition(b conditions.Builder) metav1.Condition {
+	cond := b.Is
 	switch {
 	case w.viewOnly:
 		return cond(meshv1alpha1.ConditionKialiWritesBypassSAR, false, meshv1alpha1.ReasonViewOnly,

@@ -2,8 +2,12 @@ package controller
 
 import (
 	"context"
+	"slices"
 	"sync"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -18,57 +22,128 @@ import (
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 )
 
-// Kinds whose CRDs another product installs. Any of them may be missing when
-// the operator starts, or appear and disappear while it runs: a missing one
-// is reported in a condition, never a crash.
+// The kinds the operator makes, with the permissions it needs on them. A
+// new kind is an entry here, with its RBAC marker, and the file that
+// renders it: the watches, the cache, the version fallback, pruning and
+// the tests read this table.
+//
+// Writes are server-side apply (patch) and create-only Secrets; nothing is
+// updated, so no role grants update except where OpenShift asks for it by
+// that name.
+// +kubebuilder:rbac:groups="",resources=serviceaccounts;configmaps;services,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=kiali.io,resources=kialis,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=networking.istio.io,resources=virtualservices,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=route.openshift.io,resources=routes,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=route.openshift.io,resources=routes/custom-host,verbs=create;update
+// +kubebuilder:rbac:groups=security.istio.io,resources=authorizationpolicies;peerauthentications,verbs=get;list;watch;create;patch;delete
+
+// Kind is one kind of object the operator makes.
+type Kind struct {
+	schema.GroupKind
+	// Versions the operator can write the kind as, preferred first; render
+	// writes the first. Istio serves its v1 APIs from 1.22 on; the Istio of
+	// OpenShift Service Mesh 2.x serves only v1beta1, whose fields for what
+	// the operator writes are the same.
+	Versions []string
+	// CRD is the CustomResourceDefinition another product installs. Empty
+	// for kinds every API server serves. A kind with a CRD may be missing
+	// when the operator starts, or appear and disappear while it runs: a
+	// missing one is reported in a condition, never a crash.
+	CRD string
+	// Component is the render component whose condition reports the CRD
+	// missing.
+	Component string
+	// Object is the typed form the cache holds a built-in kind in; kinds
+	// with a CRD are held unstructured and watched once served.
+	Object client.Object
+	// MetadataOnly: the cache holds only the objects' metadata, and the
+	// applier reads them that way (ConfigMaps: the record and the CA
+	// bundle are all the operator reads of them, and a CA bundle is large).
+	MetadataOnly bool
+	// Generated: created once when absent and never applied (the session
+	// secret, htpasswd files); watched through the KialiAuthProxy objects
+	// that reference Secrets, not as owned objects.
+	Generated bool
+}
+
+// Optional reports whether the kind's CRD may be missing.
+func (k Kind) Optional() bool { return k.CRD != "" }
+
+// Kinds are every kind the operator makes.
+var Kinds = []Kind{
+	{GroupKind: schema.GroupKind{Kind: "ServiceAccount"}, Versions: []string{"v1"}, Object: &corev1.ServiceAccount{}},
+	{GroupKind: schema.GroupKind{Kind: "ConfigMap"}, Versions: []string{"v1"}, Object: &corev1.ConfigMap{}, MetadataOnly: true},
+	{GroupKind: schema.GroupKind{Kind: "Service"}, Versions: []string{"v1"}, Object: &corev1.Service{}},
+	{GroupKind: schema.GroupKind{Kind: "Secret"}, Versions: []string{"v1"}, Object: &corev1.Secret{}, Generated: true},
+	{GroupKind: schema.GroupKind{Group: "apps", Kind: "Deployment"}, Versions: []string{"v1"}, Object: &appsv1.Deployment{}},
+	{GroupKind: schema.GroupKind{Group: "networking.k8s.io", Kind: "NetworkPolicy"}, Versions: []string{"v1"}, Object: &networkingv1.NetworkPolicy{}},
+	{GroupKind: kialiGK, Versions: []string{"v1alpha1"}, CRD: "kialis.kiali.io", Component: render.ComponentKiali},
+	{GroupKind: virtualServiceGK, Versions: []string{"v1", "v1beta1"}, CRD: "virtualservices.networking.istio.io", Component: render.ComponentExposure},
+	{GroupKind: routeGK, Versions: []string{"v1"}, CRD: "routes.route.openshift.io", Component: render.ComponentExposure},
+	{GroupKind: authorizationPolicyGK, Versions: []string{"v1", "v1beta1"}, CRD: "authorizationpolicies.security.istio.io", Component: render.ComponentLockDown},
+	{GroupKind: peerAuthenticationGK, Versions: []string{"v1", "v1beta1"}, CRD: "peerauthentications.security.istio.io", Component: render.ComponentLockDown},
+}
+
+// The kinds with a CRD, by name where the code decides by one.
 var (
 	kialiGK               = render.KialiGVK.GroupKind()
 	virtualServiceGK      = schema.GroupKind{Group: "networking.istio.io", Kind: "VirtualService"}
 	routeGK               = schema.GroupKind{Group: "route.openshift.io", Kind: "Route"}
 	authorizationPolicyGK = schema.GroupKind{Group: "security.istio.io", Kind: "AuthorizationPolicy"}
 	peerAuthenticationGK  = schema.GroupKind{Group: "security.istio.io", Kind: "PeerAuthentication"}
-
-	// optionalKinds lists the versions the operator can write each kind as,
-	// preferred first. Istio serves its v1 APIs from 1.22 on; the Istio of
-	// OpenShift Service Mesh 2.x serves only v1beta1, whose fields for what
-	// we write are the same.
-	optionalKinds = map[schema.GroupKind][]string{
-		kialiGK:               {"v1alpha1"},
-		virtualServiceGK:      {"v1", "v1beta1"},
-		routeGK:               {"v1"},
-		authorizationPolicyGK: {"v1", "v1beta1"},
-		peerAuthenticationGK:  {"v1", "v1beta1"},
-	}
-
-	// crdNames are the CRDs of the optional kinds; a change to one of them
-	// re-runs every reconcile that may have been waiting for it.
-	crdNames = map[string]bool{
-		"kialis.kiali.io":                         true,
-		"virtualservices.networking.istio.io":     true,
-		"routes.route.openshift.io":               true,
-		"authorizationpolicies.security.istio.io": true,
-		"peerauthentications.security.istio.io":   true,
-	}
-
-	// coreKinds are always served; they are listed for pruning.
-	coreKinds = []schema.GroupVersionKind{
-		{Version: "v1", Kind: "ServiceAccount"},
-		{Version: "v1", Kind: "ConfigMap"},
-		{Version: "v1", Kind: "Service"},
-		{Group: "apps", Version: "v1", Kind: "Deployment"},
-		{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"},
-	}
 )
 
-// presence records, for one reconcile, the version each optional kind is
-// served at; a kind that is not served is absent.
+// KindOf is the entry of gk, or false for a kind the operator does not
+// make.
+func KindOf(gk schema.GroupKind) (Kind, bool) {
+	for _, k := range Kinds {
+		if k.GroupKind == gk {
+			return k, true
+		}
+	}
+	return Kind{}, false
+}
+
+// MetadataOnlyKinds are the kinds the cache holds as metadata only.
+func MetadataOnlyKinds() map[schema.GroupKind]bool {
+	out := map[schema.GroupKind]bool{}
+	for _, k := range Kinds {
+		if k.MetadataOnly {
+			out[k.GroupKind] = true
+		}
+	}
+	return out
+}
+
+// isOurCRD reports whether a CRD is one of the table's; a change to one re-runs
+// every reconcile that may have been waiting for it.
+func isOurCRD(name string) bool {
+	return slices.ContainsFunc(Kinds, func(k Kind) bool { return k.CRD != "" && k.CRD == name })
+}
+
+// presence records, for one reconcile, the version each kind of Kinds is
+// served at; a kind with a CRD that is not served is absent.
 type presence map[schema.GroupKind]string
 
 func (p presence) served(gk schema.GroupKind) bool { return p[gk] != "" }
 
-// gvk is the served GroupVersionKind of an optional kind.
+// gvk is the served GroupVersionKind of a kind.
 func (p presence) gvk(gk schema.GroupKind) schema.GroupVersionKind {
 	return gk.WithVersion(p[gk])
+}
+
+// applied are the served kinds that are applied, and so pruned.
+func (p presence) applied() []schema.GroupVersionKind {
+	var out []schema.GroupVersionKind
+	for _, k := range Kinds {
+		if p.served(k.GroupKind) && !k.Generated {
+			out = append(out, p.gvk(k.GroupKind))
+		}
+	}
+	return out
 }
 
 // optionalWatches starts the watch on an optional kind the first time it is
@@ -162,8 +237,13 @@ func (w *optionalWatches) ensure(gvk schema.GroupVersionKind) error {
 
 func (r *Reconciler) detectKinds(ctx context.Context) (presence, error) {
 	p := presence{}
-	for gk, versions := range optionalKinds {
-		v, err := r.watches.servedVersion(ctx, gk, versions)
+	for _, k := range Kinds {
+		gk := k.GroupKind
+		if !k.Optional() {
+			p[gk] = k.Versions[0]
+			continue
+		}
+		v, err := r.watches.servedVersion(ctx, gk, k.Versions)
 		if err != nil {
 			return nil, err
 		}

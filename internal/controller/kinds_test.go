@@ -27,7 +27,7 @@ func TestServedVersionFallsBack(t *testing.T) {
 		routeGK:               "",
 		kialiGK:               "",
 	} {
-		got, err := w.servedVersion(context.Background(), gk, optionalKinds[gk])
+		got, err := w.servedVersion(context.Background(), gk, mustKind(t, gk).Versions)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,4 +54,13 @@ func TestAtVersion(t *testing.T) {
 	if old.GetName() != vs.GetName() || len(old.GetLabels()) != len(vs.GetLabels()) {
 		t.Error("the object changed beyond its version")
 	}
+}
+
+func mustKind(t *testing.T, gk schema.GroupKind) Kind {
+	t.Helper()
+	k, ok := KindOf(gk)
+	if !ok {
+		t.Fatalf("%s is not in Kinds", gk)
+	}
+	return k
 }

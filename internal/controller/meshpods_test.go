@@ -10,6 +10,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/conditions"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 )
 
@@ -125,10 +126,9 @@ func TestKialiWritesOf(t *testing.T) {
 		kap := testKAP()
 		kap.Spec.Kiali.ViewOnlyMode = tc.viewOnly
 		kap.Spec.Proxy.SubjectAccessReviews = tc.sars
-		w := kialiWritesOf(kap.WithDefaults(""))
-		c := w.condition(func(typ string, ok bool, reason, msg string) metav1.Condition {
-			return metav1.Condition{Type: typ, Reason: reason, Message: msg}
-		})
+		plan := render.PlanFor(kap, "")
+		w := kialiWritesOf(plan.KAP, render.Render(plan, render.Inputs{}).KialiViewOnly)
+		c := w.condition(conditions.For(kap))
 		if c.Reason != tc.want {
 			t.Errorf("%s: reason %s, want %s (%s)", name, c.Reason, tc.want, c.Message)
 		}

@@ -7,11 +7,12 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 	"math/big"
 	"strings"
 	"testing"
 	"time"
+
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 )
 
 func selfSigned(t *testing.T, dnsName string) (cert, key []byte) {
@@ -42,14 +43,14 @@ func TestCheckServingCertificate(t *testing.T) {
 	const host = "kiali.apps.example.com"
 	cert, key := selfSigned(t, host)
 	if p := checkServingCertificate("kiali", "host-cert", cert, key, host); p != nil {
-		t.Errorf("a certificate for the host is refused: %s", p.message)
+		t.Errorf("a certificate for the host is refused: %s", p.Message)
 	}
 	// The service CA's certificate is for the Service's name.
 	other, otherKey := selfSigned(t, "kiali-oauth.kiali.svc")
-	if p := checkServingCertificate("kiali", "host-cert", other, otherKey, host); p == nil || p.reason != meshv1alpha1.ReasonCertificateInvalid || !strings.Contains(p.message, "not valid for "+host) {
+	if p := checkServingCertificate("kiali", "host-cert", other, otherKey, host); p == nil || p.Reason != meshv1alpha1.ReasonCertificateInvalid || !strings.Contains(p.Message, "not valid for "+host) {
 		t.Errorf("a certificate for another name passes: %+v", p)
 	}
-	if p := checkServingCertificate("kiali", "host-cert", cert, otherKey, host); p == nil || !strings.Contains(p.message, "usable certificate and key") {
+	if p := checkServingCertificate("kiali", "host-cert", cert, otherKey, host); p == nil || !strings.Contains(p.Message, "usable certificate and key") {
 		t.Errorf("a key of another certificate passes: %+v", p)
 	}
 }

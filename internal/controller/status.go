@@ -1,13 +1,21 @@
 package controller
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/conditions"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/multicluster"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
@@ -18,11 +26,11 @@ type observation struct {
 	names       render.Names
 	kinds       presence
 	applyErrors map[string]error // first error by render component label
-	problems    []problem
-	deployment  *appsv1.Deployment // nil when not in the cache yet
-	clusters    *clusterReport     // nil when not looked at
+	problems    []conditions.Problem
+	deployment  *appsv1.Deployment   // nil when not in the cache yet
+	clusters    *multicluster.Report // nil when not looked at
 	// refused is why nothing was applied (objects in the way), or nil.
-	refused *problem
+	refused *conditions.Problem
 	// pods is what the running Kiali and proxy pods show of their mesh
 	// membership.
 	pods meshPods
@@ -36,18 +44,32 @@ type observation struct {
 	writes kialiWrites
 }
 
+// newObservation starts the observation of a reconcile with what it
+// resolved and rendered: the problems of the inputs and of the spec.
+func newObservation(p render.Plan, kinds presence, in *resolved, out render.Output) *observation {
+	return &observation{
+		names:          p.Names,
+		kinds:          kinds,
+		applyErrors:    map[string]error{},
+		problems:       append(ignoredProblems(p.KAP, out.Ignored), in.problems...),
+		writes:         kialiWritesOf(p.KAP, out.KialiViewOnly),
+		istioNamespace: p.KAP.Spec.Kiali.IstioNamespace,
+	}
+}
+
+// refuse records that nothing was applied, and why.
+func (o *observation) refuse(p conditions.Problem) {
+	o.refused = &p
+	o.problems = append(o.problems, p)
+}
+
 // computeConditions derives every condition from the observation alone:
 // nothing is carried over from the previous status except the transition
-// time of a condition whose status did not change (meta.SetStatusCondition).
-func computeConditions(kap *meshv1alpha1.KialiAuthProxy, o *observation) []metav1.Condition {
-	gen := kap.Generation
-	cond := func(t string, ok bool, reason, msg string) metav1.Condition {
-		s := metav1.ConditionFalse
-		if ok {
-			s = metav1.ConditionTrue
-		}
-		return metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg, ObservedGeneration: gen}
-	}
+// time of a condition whose status did not change (conditions.Status).
+func computeConditions(p render.Plan, o *observation) []metav1.Condition {
+	kap := p.KAP
+	b := conditions.For(p.Stored)
+	cond := b.Is
 	n := o.names
 
 	var kiali metav1.Condition
@@ -69,7 +91,7 @@ func computeConditions(kap *meshv1alpha1.KialiAuthProxy, o *observation) []metav
 	case o.deployment == nil:
 		proxy = cond(meshv1alpha1.ConditionProxyAvailable, false, meshv1alpha1.ReasonDeploymentNotFound, fmt.Sprintf("Deployment %s/%s has not been seen yet", n.Namespace, n.Proxy))
 	default:
-		proxy = deploymentAvailability(o.deployment, cond)
+		proxy = deploymentAvailability(o.deployment, b)
 	}
 
 	var exposed metav1.Condition
@@ -116,7 +138,7 @@ func computeConditions(kap *meshv1alpha1.KialiAuthProxy, o *observation) []metav
 	if p := o.refused; p != nil {
 		// Nothing was applied, whatever the cluster offers.
 		for _, c := range []*metav1.Condition{&kiali, &proxy, &exposed, &locked} {
-			*c = cond(c.Type, false, p.reason, "Not applied: objects are in the way; see the Degraded condition")
+			*c = cond(c.Type, false, p.Reason, "Not applied: objects are in the way; see the Degraded condition")
 		}
 	}
 
@@ -126,111 +148,20 @@ func computeConditions(kap *meshv1alpha1.KialiAuthProxy, o *observation) []metav
 			"Users of the htpasswd file (spec.proxy.htpasswd) log in without the SubjectAccessReviews: oauth-proxy checks those only for OpenShift logins")
 	}
 
-	degraded := cond(meshv1alpha1.ConditionDegraded, false, meshv1alpha1.ReasonReferencesValid, "Every referenced Secret exists and is usable")
-	if len(o.problems) > 0 {
-		msgs := make([]string, len(o.problems))
-		for i, p := range o.problems {
-			msgs[i] = p.message
-		}
-		degraded = cond(meshv1alpha1.ConditionDegraded, true, o.problems[0].reason, strings.Join(msgs, "; "))
-	}
-
-	// Ready names the first thing in the way; a bad reference comes first,
-	// as it is usually why the rest is not ready either.
-	ready := cond(meshv1alpha1.ConditionReady, true, meshv1alpha1.ReasonReady, fmt.Sprintf("Kiali is served at %s through the oauth-proxy", render.URL(kap)))
-	for _, c := range []metav1.Condition{kiali, proxy, exposed, locked} {
-		if c.Status != metav1.ConditionTrue && c.Reason != meshv1alpha1.ReasonLockDownDisabled {
-			ready = cond(meshv1alpha1.ConditionReady, false, c.Reason, c.Type+": "+c.Message)
-			break
-		}
-	}
-	if degraded.Status == metav1.ConditionTrue {
-		ready = cond(meshv1alpha1.ConditionReady, false, degraded.Reason, degraded.Type+": "+degraded.Message)
-	}
-	conds := []metav1.Condition{ready, kiali, proxy, exposed, locked, degraded, bypass, o.writes.condition(cond)}
-	if rep := o.clusters; rep != nil && rep.active {
-		conds = append(conds, metricsWired(rep, cond))
+	degraded := b.Degraded(o.problems)
+	ready := b.Ready([]metav1.Condition{kiali, proxy, exposed, locked, degraded},
+		fmt.Sprintf("Kiali is served at %s through the oauth-proxy", render.URL(kap)))
+	conds := []metav1.Condition{ready, kiali, proxy, exposed, locked, degraded, bypass, o.writes.condition(b)}
+	if o.clusters.Active() {
+		conds = append(conds, o.clusters.Condition(b))
 	}
 	return conds
 }
 
-// metricsWired summarises the clusters' wiring. It does not count towards
-// Ready: Kiali works without one cluster's metrics, and that cluster's
-// status entry says what is wrong.
-func metricsWired(rep *clusterReport, cond func(string, bool, string, string) metav1.Condition) metav1.Condition {
-	// The first cluster with a problem names the reason; every one is in
-	// the message, those not wired first.
-	var reason string
-	var notWired, wrong []string
-	for _, st := range rep.statuses {
-		if st.Wired && st.Reason == "" {
-			continue
-		}
-		if reason == "" {
-			reason = st.Reason
-			if reason == "" {
-				reason = meshv1alpha1.ReasonClusterUnreachable
-			}
-		}
-		if st.Wired {
-			wrong = append(wrong, st.Name+": "+st.Message)
-		} else {
-			notWired = append(notWired, st.Name+": "+st.Message)
-		}
-	}
-	switch {
-	case reason != "":
-		var parts []string
-		if len(notWired) > 0 {
-			parts = append(parts, "Not wired: "+strings.Join(notWired, "; "))
-		}
-		if len(wrong) > 0 {
-			parts = append(parts, "Wired, but "+strings.Join(wrong, "; "))
-		}
-		return cond(meshv1alpha1.ConditionMetricsWired, false, reason, fmt.Sprintf(
-			"%s; the other clusters are not affected and the operator looks again every %s", strings.Join(parts, ". "), clusterRetry))
-	case receiverRefused(rep.receiverErr):
-		return cond(meshv1alpha1.ConditionMetricsWired, false, meshv1alpha1.ReasonReceiverNotAllowed, fmt.Sprintf("The hub's receiver: %v", rep.receiverErr))
-	case rep.receiverErr != nil:
-		return cond(meshv1alpha1.ConditionMetricsWired, false, meshv1alpha1.ReasonReceiverFailed, fmt.Sprintf("The hub's receiver: %v", rep.receiverErr))
-	case rep.hubPods > 1 && rep.receiver != nil:
-		return cond(meshv1alpha1.ConditionMetricsWired, false, meshv1alpha1.ReasonReceiverReplicated, fmt.Sprintf(
-			"Prometheus %s/%s, the hub's receiver, runs %d pods (spec.replicas times spec.shards): each write reaches one of them behind the Service, so each holds part of every cluster's series and Kiali sees gaps; "+
-				"run it with one replica and one shard, or receive with something that shares writes among its replicas (Thanos Receive)",
-			rep.receiver.Namespace, rep.receiver.Name, rep.hubPods))
-	case len(rep.leftovers) > 0:
-		return cond(meshv1alpha1.ConditionMetricsWired, false, meshv1alpha1.ReasonRemovalPending, fmt.Sprintf(
-			"The operator's remote_write entry is still in clusters that left spec.clusters: %s; it retries every %s, or annotate the KialiAuthProxy %s=true to leave them",
-			strings.Join(rep.leftovers, "; "), clusterRetry, meshv1alpha1.SkipRemoteCleanupAnnotation))
-	case rep.verifyErr != nil:
-		return cond(meshv1alpha1.ConditionMetricsWired, false, meshv1alpha1.ReasonVerificationFailed, fmt.Sprintf(
-			"Every cluster is wired to %s, but the hub could not be asked whether metrics arrive: %v; fix spec.metrics.verify or set its enabled to false", rep.receiverURL, rep.verifyErr))
-	case len(rep.silent) > 0:
-		return cond(meshv1alpha1.ConditionMetricsWired, false, meshv1alpha1.ReasonMetricsNotFlowing, fmt.Sprintf(
-			"Every cluster is wired to %s, but %s has no sample newer than spec.metrics.verify.maxSampleAge from %s: check that their Prometheus loaded its configuration and reaches the receiver",
-			rep.receiverURL, rep.queryURL, strings.Join(rep.silent, ", ")))
-	case len(rep.statuses) == 0:
-		return cond(meshv1alpha1.ConditionMetricsWired, true, meshv1alpha1.ReasonMetricsWired, "No cluster has a Prometheus to wire")
-	case rep.verified:
-		return cond(meshv1alpha1.ConditionMetricsWired, true, meshv1alpha1.ReasonMetricsFlowing, fmt.Sprintf(
-			"Clusters %s send metrics to %s, and %s has recent samples from each", clusterNames(rep), rep.receiverURL, rep.queryURL))
-	default:
-		return cond(meshv1alpha1.ConditionMetricsWired, true, meshv1alpha1.ReasonMetricsWired, fmt.Sprintf(
-			"Clusters %s send metrics to %s (not checked: set spec.metrics.verify.queryURL to check that they arrive)", clusterNames(rep), rep.receiverURL))
-	}
-}
-
-func clusterNames(rep *clusterReport) string {
-	names := make([]string, len(rep.statuses))
-	for i, st := range rep.statuses {
-		names[i] = st.Name
-	}
-	return strings.Join(names, ", ")
-}
-
 // deploymentAvailability reads the Deployment's own Available condition,
 // for the generation we last applied.
-func deploymentAvailability(d *appsv1.Deployment, cond func(string, bool, string, string) metav1.Condition) metav1.Condition {
+func deploymentAvailability(d *appsv1.Deployment, b conditions.Builder) metav1.Condition {
+	cond := b.Is
 	name := d.Namespace + "/" + d.Name
 	if d.Status.ObservedGeneration == 0 {
 		return cond(meshv1alpha1.ConditionProxyAvailable, false, meshv1alpha1.ReasonDeploymentUnavailable, fmt.Sprintf("Deployment %s has not been picked up by the Deployment controller yet", name))
@@ -261,17 +192,44 @@ func ptrOr(p *int32, def int32) int32 {
 	return *p
 }
 
-// newStatus is the status to write.
-func newStatus(kap *meshv1alpha1.KialiAuthProxy, conds []metav1.Condition, clusters []meshv1alpha1.ClusterStatus) meshv1alpha1.KialiAuthProxyStatus {
-	st := meshv1alpha1.KialiAuthProxyStatus{ObservedGeneration: kap.Generation, URL: render.URL(kap), Clusters: clusters}
-	// Only the computed conditions are kept (a type this version no longer
-	// reports goes away); a condition whose status did not change keeps its
-	// transition time.
-	for _, c := range conds {
-		if old := meta.FindStatusCondition(kap.Status.Conditions, c.Type); old != nil && old.Status == c.Status {
-			c.LastTransitionTime = old.LastTransitionTime
-		}
-		meta.SetStatusCondition(&st.Conditions, c)
+// writeStatus is the one way a status is written: computed from conds
+// (conditions.Status), written only when it changed, with an event for
+// every condition whose change is news.
+func (r *Reconciler) writeStatus(ctx context.Context, p render.Plan, conds []metav1.Condition, clusters []meshv1alpha1.ClusterStatus) error {
+	kap := p.Stored
+	st := conditions.Status(kap, render.URL(p.KAP), conds, clusters)
+	if equality.Semantic.DeepEqual(st, kap.Status) {
+		return nil
 	}
-	return st
+	for _, c := range conds {
+		news, good := conditions.News(kap.Status.Conditions, c)
+		if !news {
+			continue
+		}
+		eventType := corev1.EventTypeNormal
+		if !good {
+			eventType = corev1.EventTypeWarning
+		}
+		r.Recorder.Eventf(kap, nil, eventType, c.Reason, "Reconcile", "%s is %s: %s", c.Type, c.Status, c.Message)
+	}
+	base := kap.DeepCopy()
+	kap.Status = st
+	if err := r.Client.Status().Patch(ctx, kap, client.MergeFrom(base)); err != nil {
+		return fmt.Errorf("writing status: %w", err)
+	}
+	return nil
+}
+
+// observeProxy reads the proxy's Deployment from the cache; it is not there
+// yet right after its first apply.
+func (r *Reconciler) observeProxy(ctx context.Context, p render.Plan, obs *observation) error {
+	dep := &appsv1.Deployment{}
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: p.Names.Namespace, Name: p.Names.Proxy}, dep)
+	switch {
+	case err == nil:
+		obs.deployment = dep
+	case !apierrors.IsNotFound(err):
+		return err
+	}
+	return nil
 }

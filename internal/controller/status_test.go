@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/conditions"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -35,8 +37,8 @@ func availableDeployment() *appsv1.Deployment {
 
 func allServed() presence {
 	p := presence{}
-	for gk, versions := range optionalKinds {
-		p[gk] = versions[0]
+	for _, k := range Kinds {
+		p[k.GroupKind] = k.Versions[0]
 	}
 	return p
 }
@@ -197,7 +199,7 @@ func TestComputeConditions(t *testing.T) {
 			name: "a bad reference comes first in Ready",
 			mutate: func(_ *meshv1alpha1.KialiAuthProxy, o *observation) {
 				o.deployment = nil
-				o.problems = []problem{{meshv1alpha1.ReasonSecretNotFound, "Secret kiali/htpasswd referenced by spec.proxy.htpasswd does not exist"}}
+				o.problems = []conditions.Problem{{Reason: meshv1alpha1.ReasonSecretNotFound, Message: "Secret kiali/htpasswd referenced by spec.proxy.htpasswd does not exist"}}
 			},
 			want: map[string]want{
 				meshv1alpha1.ConditionDegraded: {"True", meshv1alpha1.ReasonSecretNotFound},
@@ -211,7 +213,7 @@ func TestComputeConditions(t *testing.T) {
 				pods:   meshPods{kialiRunning: 1, inMesh: []string{"kiali-1 (Kiali)", "kiali-oauth-1 (proxy)"}},
 				writes: kialiWrites{viewOnly: true}}
 			tc.mutate(kap, o)
-			conds := computeConditions(kap, o)
+			conds := computeConditions(render.PlanFor(kap, ""), o)
 			if len(conds) != 8 {
 				t.Fatalf("%d conditions, want 8", len(conds))
 			}
@@ -238,7 +240,7 @@ func TestNewStatusDropsConditionsNoLongerComputed(t *testing.T) {
 	kap := testKAP()
 	kap.Status.Conditions = []metav1.Condition{{Type: "Obsolete", Status: metav1.ConditionTrue, Reason: "Old", Message: "from an older operator"}}
 	o := &observation{names: render.NamesFor(kap), kinds: allServed(), applyErrors: map[string]error{}, deployment: availableDeployment()}
-	for _, c := range newStatus(kap, computeConditions(kap, o), nil).Conditions {
+	for _, c := range newStatus(kap, computeConditions(render.PlanFor(kap, ""), o), nil).Conditions {
 		if c.Type == "Obsolete" {
 			t.Fatal("a condition no longer computed was kept")
 		}
@@ -248,9 +250,9 @@ func TestNewStatusDropsConditionsNoLongerComputed(t *testing.T) {
 func TestNewStatusKeepsTransitionTimes(t *testing.T) {
 	kap := testKAP()
 	o := &observation{names: render.NamesFor(kap), kinds: allServed(), applyErrors: map[string]error{}, deployment: availableDeployment()}
-	kap.Status = newStatus(kap, computeConditions(kap, o), nil)
+	kap.Status = newStatus(kap, computeConditions(render.PlanFor(kap, ""), o), nil)
 	first := kap.Status.DeepCopy()
-	again := newStatus(kap, computeConditions(kap, o), nil)
+	again := newStatus(kap, computeConditions(render.PlanFor(kap, ""), o), nil)
 	if len(again.Conditions) != len(first.Conditions) {
 		t.Fatal("conditions accumulated")
 	}
@@ -262,4 +264,9 @@ func TestNewStatusKeepsTransitionTimes(t *testing.T) {
 	if again.URL != "https://kiali.example.com" || again.ObservedGeneration != 7 {
 		t.Errorf("url %q observedGeneration %d", again.URL, again.ObservedGeneration)
 	}
+}
+
+// newStatus is the status writeStatus would write for conds.
+func newStatus(kap *meshv1alpha1.KialiAuthProxy, conds []metav1.Condition, clusters []meshv1alpha1.ClusterStatus) meshv1alpha1.KialiAuthProxyStatus {
+	return conditions.Status(kap, render.URL(kap.WithDefaults("")), conds, clusters)
 }

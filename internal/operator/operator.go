@@ -163,7 +163,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (manager.Manager, *ct
 		Client:     mgr.GetClient(),
 		Scheme:     scheme,
 		APIReader:  mgr.GetAPIReader(),
-		Recorder:   mgr.GetEventRecorder("kiali-auth-proxy-operator"),
+		Recorder:   mgr.GetEventRecorder(render.Operator),
 		ProxyImage: o.ProxyImage,
 		// Kubeconfig Secrets are read from the API server, like every Secret.
 		Clusters: &clusters.Cache{Reader: mgr.GetAPIReader(), Scheme: scheme},

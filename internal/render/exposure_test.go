@@ -55,7 +55,7 @@ func rendered[T any](t *testing.T, objs []any, name string) T {
 
 func renderAll(kap *meshv1alpha1.KialiAuthProxy) []any {
 	var out []any
-	for _, o := range Render(kap, fixedInputs(kap.WithDefaults(""))) {
+	for _, o := range Objects(kap, fixedInputs(kap.WithDefaults(""))) {
 		out = append(out, o)
 	}
 	return out

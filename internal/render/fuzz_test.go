@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/apply"
+
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
@@ -90,12 +92,12 @@ func FuzzRender(f *testing.F) {
 			return
 		}
 		in := Inputs{SessionSecret: SecretKey{Name: NamesFor(kap).SessionSecret, Key: "session_secret"}, InputsChecksum: "sha256:x"}
-		objs := Render(kap, in)
-		first, err := YAML(objs)
+		objs := Objects(kap, in)
+		first, err := apply.YAML(objs)
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := YAML(Render(kap, in))
+		again, err := apply.YAML(Objects(kap, in))
 		if err != nil || !bytes.Equal(first, again) {
 			t.Fatalf("render is not stable (%v)", err)
 		}

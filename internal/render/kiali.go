@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	utiljson "k8s.io/apimachinery/pkg/util/json"
@@ -160,13 +159,21 @@ func clusteringPath(v2 bool) []string {
 
 // Kiali is the Kiali CR; see kialiSpec for its spec.
 func Kiali(kap *meshv1alpha1.KialiAuthProxy, n Names) *unstructured.Unstructured {
-	spec, _ := kialiSpec(kap, n)
+	u, _, _ := kialiCR(kap, n)
+	return u
+}
+
+// kialiCR is the Kiali CR, the override paths it refused, and whether it
+// puts Kiali in view-only mode.
+func kialiCR(kap *meshv1alpha1.KialiAuthProxy, n Names) (*unstructured.Unstructured, []string, bool) {
+	spec, ignored := kialiSpec(kap, n)
 	u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
 	u.SetGroupVersionKind(KialiGVK)
 	u.SetName(n.Kiali)
 	u.SetNamespace(n.Namespace)
 	u.SetLabels(Labels(kap, ComponentKiali))
-	return u
+	viewOnly, _, _ := unstructured.NestedBool(spec, "deployment", "view_only_mode")
+	return u, ignored, viewOnly
 }
 
 // MeshPodAnnotations are the Kiali pod annotations the operator always
@@ -197,7 +204,7 @@ func MeshPodLabels(kap *meshv1alpha1.KialiAuthProxy) map[string]string {
 // ingressCanBeDisabled reports whether the Kiali version is known to be
 // v2.4 or later. "default" and "v2.x" could be older, so they are not.
 func ingressCanBeDisabled(k *meshv1alpha1.KialiSpec) bool {
-	return k.Version == "latest" || versionAtLeast(k.Version, 2, 4)
+	return k.Version == "latest" || meshv1alpha1.KialiVersionAtLeast(k.Version, 2, 4)
 }
 
 // networkPolicyCanBeOn reports whether the Kiali operator may be v2.17 or
@@ -213,30 +220,7 @@ func networkPolicyCanBeOn(k *meshv1alpha1.KialiSpec) bool {
 	}
 	// By the version alone: a v2.17 operator makes its NetworkPolicy
 	// whichever field layout the spec picked.
-	return versionAtLeast(k.Version, 2, 17) || strings.HasSuffix(k.Version, ".x") && versionAtLeast(k.Version, 2, 0)
-}
-
-// versionAtLeast reports whether a version such as "v2.4" or "v2.17.1" is
-// known to be major.minor or later; "v2.x" is known to be at least v2.0
-// only.
-func versionAtLeast(version string, major, minor int) bool {
-	v, ok := strings.CutPrefix(version, "v")
-	if !ok {
-		return false
-	}
-	parts := strings.Split(v, ".")
-	got, err := strconv.Atoi(parts[0])
-	if err != nil || got != major {
-		return err == nil && got > major
-	}
-	if len(parts) < 2 {
-		return minor == 0
-	}
-	m, err := strconv.Atoi(parts[1])
-	if err != nil {
-		return minor == 0
-	}
-	return m >= minor
+	return meshv1alpha1.KialiVersionAtLeast(k.Version, 2, 17) || strings.HasSuffix(k.Version, ".x") && meshv1alpha1.KialiVersionAtLeast(k.Version, 2, 0)
 }
 
 // overridesOf decodes spec.kiali.overrides. The API server stores only
@@ -356,17 +340,13 @@ func isSidecarBypass(annotation string) bool {
 // KialiViewOnly reports whether the Kiali CR, overrides included, puts
 // Kiali in view-only mode.
 func KialiViewOnly(kap *meshv1alpha1.KialiAuthProxy) bool {
-	spec, _ := kialiSpec(kap, NamesFor(kap))
-	v, _, _ := unstructured.NestedBool(spec, "deployment", "view_only_mode")
-	return v
+	return Render(PlanFor(kap, ""), Inputs{}).KialiViewOnly
 }
 
 // IgnoredOverrides lists the paths of spec.kiali.overrides that the
 // operator does not let through, for the status to report.
 func IgnoredOverrides(kap *meshv1alpha1.KialiAuthProxy) []string {
-	d := kap.WithDefaults("")
-	_, ignored := kialiSpec(d, NamesFor(d))
-	return ignored
+	return Render(PlanFor(kap, ""), Inputs{}).Ignored.Overrides
 }
 
 func deepCopyMap(m map[string]any) map[string]any {

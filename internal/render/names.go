@@ -60,6 +60,11 @@ const (
 )
 
 // Labels and annotations of the operator's own.
+// Operator is the name the operator goes by: the value of its managed-by
+// label, the field manager of every write it makes and the source of its
+// events.
+const Operator = "kiali-auth-proxy-operator"
+
 const (
 	LabelManagedBy = "app.kubernetes.io/managed-by"
 	// LabelInstance names the owning KialiAuthProxy. It is deliberately not
@@ -71,7 +76,7 @@ const (
 	LabelComponent = "app.kubernetes.io/component"
 	LabelName      = "app.kubernetes.io/name"
 
-	ManagedByValue = "kiali-auth-proxy-operator"
+	ManagedByValue = Operator
 	PartOfValue    = "kiali-auth-proxy"
 
 	ComponentProxy         = "oauth-proxy"
@@ -142,9 +147,16 @@ type Names struct {
 	RemoteWriteRecord string
 }
 
-// NamesFor decides the names for a KialiAuthProxy. With the object named
-// "kiali" they are the names of the hand-made reference setup.
+// NamesFor decides the names for a KialiAuthProxy, defaulted or not. With
+// the object named "kiali" they are the names of the hand-made reference
+// setup. A reconcile names once, in PlanFor.
 func NamesFor(kap *meshv1alpha1.KialiAuthProxy) Names {
+	return namesOf(kap.WithDefaults(""))
+}
+
+// namesOf names the objects of a defaulted KialiAuthProxy.
+func namesOf(d *meshv1alpha1.KialiAuthProxy) Names {
+	kap := d
 	base := kap.Name
 	n := Names{
 		Namespace:      kap.Namespace,
@@ -159,13 +171,10 @@ func NamesFor(kap *meshv1alpha1.KialiAuthProxy) Names {
 		Route:          base + "-oauth",
 		LockDown:       base + "-lockdown",
 		HtpasswdPrefix: base + "-htpasswd-",
-		TrustDomain:    meshv1alpha1.DefaultTrustDomain,
+		TrustDomain:    kap.Spec.MeshSecurity.TrustDomain,
 
 		RemoteWriteEntry:  "kialiauthproxy-" + kap.Namespace + "-" + base,
 		RemoteWriteRecord: base + "-remote-write",
-	}
-	if m := kap.Spec.MeshSecurity; m != nil && m.TrustDomain != "" {
-		n.TrustDomain = m.TrustDomain
 	}
 	if kap.Spec.Kiali.Name != "" {
 		n.Kiali = kap.Spec.Kiali.Name

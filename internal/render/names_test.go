@@ -70,7 +70,7 @@ func TestLegacyCABundleIsWhatThePreviousReleaseUsed(t *testing.T) {
 	if !kialiOperatorConfigMap.MatchString(n.LegacyCABundle) {
 		t.Errorf("%q should read as a Kiali operator ConfigMap: the pattern no longer describes the Kiali operator", n.LegacyCABundle)
 	}
-	for _, o := range Render(kap, fixedInputs(kap)) {
+	for _, o := range Objects(kap, fixedInputs(kap)) {
 		if o.GetObjectKind().GroupVersionKind().Kind == "ConfigMap" && o.GetName() == n.LegacyCABundle {
 			t.Errorf("ConfigMap %s is rendered again: it may be the Kiali operator's", n.LegacyCABundle)
 		}

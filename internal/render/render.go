@@ -1,5 +1,6 @@
-// Package render turns a KialiAuthProxy and the inputs the controller
-// resolved into the objects that make up the installation.
+// Package render turns a KialiAuthProxy (as a Plan: defaulted and named)
+// and the inputs the controller resolved into the objects that make up the
+// installation.
 //
 // Everything here is pure: no client, no clock, no randomness. The same
 // KialiAuthProxy and Inputs always give the same objects, in the same order,
@@ -39,17 +40,18 @@ type Inputs struct {
 	InputsChecksum string
 }
 
-// Render returns every object the KialiAuthProxy consists of, sorted by
-// kind and name. Owner references are added by the controller.
-func Render(kap *meshv1alpha1.KialiAuthProxy, in Inputs) []client.Object {
-	d := kap.WithDefaults(in.ProxyImage)
-	names := NamesFor(d)
+// Render returns every object the KialiAuthProxy of the plan consists of,
+// sorted by kind and name, and what of its spec it left out. Owner
+// references are added by the controller.
+func Render(p Plan, in Inputs) Output {
+	d, names := p.KAP, p.Names
+	kiali, ignored, viewOnly := kialiCR(d, names)
 	objs := []client.Object{
 		ServiceAccount(d, names),
 		CABundle(d, names),
 		Service(d, names),
 		Deployment(d, names, in),
-		Kiali(d, names),
+		kiali,
 	}
 	if d.Spec.Exposure.VirtualService != nil {
 		objs = append(objs, VirtualService(d, names))
@@ -61,10 +63,22 @@ func Render(kap *meshv1alpha1.KialiAuthProxy, in Inputs) []client.Object {
 		objs = append(objs, AuthorizationPolicy(d, names), PeerAuthentication(d, names), NetworkPolicy(d, names))
 	}
 	sort.SliceStable(objs, func(i, j int) bool { return sortKey(objs[i]) < sortKey(objs[j]) })
-	return objs
+	_, dropped := SplitExtraArgs(d.Spec.Proxy.ExtraArgs)
+	c := d.Spec.Proxy.Cookie
+	return Output{
+		Objects:       objs,
+		Ignored:       Ignored{Overrides: ignored, ExtraArgs: dropped, CookieRefresh: c != nil && c.Refresh != nil},
+		KialiViewOnly: viewOnly,
+	}
 }
 
 func sortKey(o client.Object) string {
 	gvk := o.GetObjectKind().GroupVersionKind()
 	return gvk.Group + "/" + gvk.Kind + "/" + o.GetNamespace() + "/" + o.GetName()
+}
+
+// Objects renders a KialiAuthProxy as stored, for tools and tests that
+// start from one: the objects of Render(PlanFor(kap, in.ProxyImage), in).
+func Objects(kap *meshv1alpha1.KialiAuthProxy, in Inputs) []client.Object {
+	return Render(PlanFor(kap, in.ProxyImage), in).Objects
 }

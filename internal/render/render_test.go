@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/apply"
+
 	"sigs.k8s.io/yaml"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
@@ -74,7 +76,7 @@ func TestGolden(t *testing.T) {
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			kap := tc.kap(t)
-			got, err := YAML(Render(kap, fixedInputs(kap)))
+			got, err := apply.YAML(Objects(kap, fixedInputs(kap)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -99,12 +101,12 @@ func TestGolden(t *testing.T) {
 // nothing depends on iteration order, time or randomness.
 func TestRenderIsDeterministic(t *testing.T) {
 	kap := loadSample(t, "mesh_v1alpha1_kialiauthproxy_v2.yaml")
-	first, err := YAML(Render(kap, fixedInputs(kap)))
+	first, err := apply.YAML(Objects(kap, fixedInputs(kap)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 50; i++ {
-		again, err := YAML(Render(kap, fixedInputs(kap)))
+		again, err := apply.YAML(Objects(kap, fixedInputs(kap)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,7 +119,7 @@ func TestRenderIsDeterministic(t *testing.T) {
 func TestRenderDoesNotModifyItsInput(t *testing.T) {
 	kap := loadSample(t, "mesh_v1alpha1_kialiauthproxy.yaml")
 	before := kap.DeepCopy()
-	Render(kap, fixedInputs(kap))
+	Objects(kap, fixedInputs(kap))
 	if !equalJSON(t, before, kap) {
 		t.Fatal("Render changed the KialiAuthProxy it was given")
 	}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/apply"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -320,8 +322,8 @@ func applyRendered(ctx context.Context, c client.Client, kap *meshv1alpha1.Kiali
 	if err := client.IgnoreAlreadyExists(c.Create(ctx, secret)); err != nil {
 		return err
 	}
-	for _, obj := range render.Render(kap, render.Inputs{SessionSecret: render.SecretKey{Name: n.SessionSecret, Key: meshv1alpha1.DefaultSessionSecretKey}}) {
-		u, err := render.ToUnstructured(obj)
+	for _, obj := range render.Objects(kap, render.Inputs{SessionSecret: render.SecretKey{Name: n.SessionSecret, Key: meshv1alpha1.DefaultSessionSecretKey}}) {
+		u, err := apply.Document(obj)
 		if err != nil {
 			return err
 		}
@@ -340,7 +342,7 @@ func applyRendered(ctx context.Context, c client.Client, kap *meshv1alpha1.Kiali
 // deleteBaseline deletes what applyRendered made in the namespaces.
 func deleteBaseline(ctx context.Context, c client.Client, namespaces []string) error {
 	var kinds []schema.GroupVersionKind
-	for _, obj := range render.Render(sampleCR("x", "x", ""), render.Inputs{}) {
+	for _, obj := range render.Objects(sampleCR("x", "x", ""), render.Inputs{}) {
 		gvk, err := apiutil.GVKForObject(obj, c.Scheme())
 		if err != nil {
 			return err

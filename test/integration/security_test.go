@@ -162,7 +162,7 @@ func securitySpecs() {
 			ns := newNamespace()
 			kap := reference(ns)
 			kap.UID = "00000000-0000-0000-0000-000000000000"
-			for _, obj := range render.Render(kap, render.Inputs{SessionSecret: render.SecretKey{Name: "s", Key: "k"}}) {
+			for _, obj := range render.Objects(kap, render.Inputs{SessionSecret: render.SecretKey{Name: "s", Key: "k"}}) {
 				if obj.GetLabels()[render.LabelComponent] != render.ComponentLockDown {
 					continue
 				}

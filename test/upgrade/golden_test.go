@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/apply"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -71,7 +73,7 @@ func renderReference(proxyImage string) ([]*unstructured.Unstructured, error) {
 		Htpasswd:       &htpasswd,
 		InputsChecksum: inputsChecksum(session, htpasswd),
 	}
-	objs := append(render.Render(kap, in), &corev1.Secret{
+	objs := append(render.Objects(kap, in), &corev1.Secret{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      names.SessionSecret,
@@ -84,7 +86,7 @@ func renderReference(proxyImage string) ([]*unstructured.Unstructured, error) {
 	})
 	out := make([]*unstructured.Unstructured, 0, len(objs))
 	for _, o := range objs {
-		u, err := render.ToUnstructured(o)
+		u, err := apply.Document(o)
 		if err != nil {
 			return nil, err
 		}

@@ -1,4 +1,4 @@
-package controller
+package multicluster
 
 import (
 	"context"
@@ -39,7 +39,7 @@ func newestSampleQuery(keepRegex, label string, names []string) string {
 // verify queries the hub for each wired cluster's newest sample and fills
 // in MetricsFlowing and LastSampleAge. Ages are measured against the hub's
 // own evaluation time, so the operator's clock does not matter.
-func (r *Reconciler) verify(ctx context.Context, d *meshv1alpha1.KialiAuthProxy, v *meshv1alpha1.VerifySpec, rep *clusterReport) {
+func (r *Wirer) verify(ctx context.Context, d *meshv1alpha1.KialiAuthProxy, v *meshv1alpha1.VerifySpec, rep *Report) {
 	rep.queryURL = v.QueryURL
 	names := make([]string, 0, len(rep.statuses))
 	for _, st := range rep.statuses {
@@ -72,26 +72,26 @@ func (r *Reconciler) verify(ctx context.Context, d *meshv1alpha1.KialiAuthProxy,
 
 // queryClient is an HTTP client for the hub's query API, with the CA and
 // token the spec names.
-func (r *Reconciler) queryClient(ctx context.Context, d *meshv1alpha1.KialiAuthProxy, v *meshv1alpha1.VerifySpec) (*http.Client, string, error) {
+func (r *Wirer) queryClient(ctx context.Context, d *meshv1alpha1.KialiAuthProxy, v *meshv1alpha1.VerifySpec) (*http.Client, string, error) {
 	var token string
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	if ref := v.BearerToken; ref != nil {
-		_, val, p, err := r.readSecretKey(ctx, d.Namespace, render.SecretKey{Name: ref.Name, Key: ref.Key}, "referenced by spec.metrics.verify.bearerToken")
+		_, val, p, err := r.Secrets.Key(ctx, d.Namespace, render.SecretKey{Name: ref.Name, Key: ref.Key}, "referenced by spec.metrics.verify.bearerToken")
 		if err != nil {
 			return nil, "", err
 		}
 		if p != nil {
-			return nil, "", fmt.Errorf("%s", p.message)
+			return nil, "", fmt.Errorf("%s", p.Message)
 		}
 		token = strings.TrimSpace(string(val))
 	}
 	if ref := v.CA; ref != nil {
-		_, val, p, err := r.readSecretKey(ctx, d.Namespace, render.SecretKey{Name: ref.Name, Key: ref.Key}, "referenced by spec.metrics.verify.ca")
+		_, val, p, err := r.Secrets.Key(ctx, d.Namespace, render.SecretKey{Name: ref.Name, Key: ref.Key}, "referenced by spec.metrics.verify.ca")
 		if err != nil {
 			return nil, "", err
 		}
 		if p != nil {
-			return nil, "", fmt.Errorf("%s", p.message)
+			return nil, "", fmt.Errorf("%s", p.Message)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(val) {

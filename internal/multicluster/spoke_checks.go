@@ -1,7 +1,8 @@
-package controller
+package multicluster
 
 import (
 	"fmt"
+
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"

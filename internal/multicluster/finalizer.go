@@ -1,14 +1,14 @@
-package controller
+package multicluster
 
 import (
 	"context"
 	"fmt"
 	"strings"
 
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/conditions"
+
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -18,7 +18,7 @@ import (
 
 // ensureFinalizer adds the cleanup finalizer before anything is written on
 // another cluster.
-func (r *Reconciler) ensureFinalizer(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy) error {
+func (r *Wirer) ensureFinalizer(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy) error {
 	if controllerutil.ContainsFinalizer(kap, meshv1alpha1.RemoteCleanupFinalizer) {
 		return nil
 	}
@@ -32,7 +32,7 @@ func (r *Reconciler) ensureFinalizer(ctx context.Context, kap *meshv1alpha1.Kial
 
 // releaseFinalizer removes the cleanup finalizer once nothing is left on
 // other clusters.
-func (r *Reconciler) releaseFinalizer(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy) error {
+func (r *Wirer) releaseFinalizer(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy) error {
 	if !controllerutil.ContainsFinalizer(kap, meshv1alpha1.RemoteCleanupFinalizer) {
 		return nil
 	}
@@ -44,19 +44,21 @@ func (r *Reconciler) releaseFinalizer(ctx context.Context, kap *meshv1alpha1.Kia
 	return nil
 }
 
-// finalize takes every recorded remote_write entry out of the other
+// Cleanup takes every recorded remote_write entry out of the other
 // clusters and switches off a receiver the operator switched on; the
-// objects in the KialiAuthProxy's namespace go with their owner. An entry
-// that cannot be removed keeps the KialiAuthProxy, with a condition that
-// names it, until it can be or meshv1alpha1.SkipRemoteCleanupAnnotation says to give up.
-func (r *Reconciler) finalize(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy) (ctrl.Result, error) {
+// objects in the KialiAuthProxy's namespace go with their owner. It
+// releases the finalizer once nothing is left. An entry that cannot be
+// removed keeps the KialiAuthProxy: the condition returned names it, and
+// the deletion waits until it can be removed or
+// meshv1alpha1.SkipRemoteCleanupAnnotation says to give up.
+func (r *Wirer) Cleanup(ctx context.Context, plan render.Plan) (*metav1.Condition, error) {
+	kap, n := plan.Stored, plan.Names
 	if !controllerutil.ContainsFinalizer(kap, meshv1alpha1.RemoteCleanupFinalizer) {
-		return ctrl.Result{}, nil
+		return nil, nil
 	}
-	n := render.NamesFor(kap.WithDefaults(r.ProxyImage))
 	prev, err := r.loadRecord(ctx, kap, n)
 	if err != nil {
-		return ctrl.Result{}, err
+		return nil, err
 	}
 	left := &record{}
 	var failures []string
@@ -74,25 +76,18 @@ func (r *Reconciler) finalize(ctx context.Context, kap *meshv1alpha1.KialiAuthPr
 		}
 	}
 	if err := r.saveRecord(ctx, kap, n, left, prev); err != nil {
-		return ctrl.Result{}, err
+		return nil, err
 	}
 	if left.empty() {
 		if len(prev.Wirings) > 0 || prev.Receiver != nil {
 			r.Recorder.Eventf(kap, nil, corev1.EventTypeNormal, meshv1alpha1.ReasonCleanedUp, "Delete",
 				"Removed the remote_write entry %s from every cluster", n.RemoteWriteEntry)
 		}
-		return ctrl.Result{}, r.releaseFinalizer(ctx, kap)
+		return nil, r.releaseFinalizer(ctx, kap)
 	}
-
-	msg := fmt.Sprintf("Deletion waits for the operator to take its remote_write changes out of other clusters, retried every %s: %s. "+
-		"Fix the cluster's kubeconfig Secret or reachability, or annotate the KialiAuthProxy %s=true to delete it and leave them behind",
-		clusterRetry, strings.Join(failures, "; "), meshv1alpha1.SkipRemoteCleanupAnnotation)
-	c := metav1.Condition{Type: meshv1alpha1.ConditionMetricsWired, Status: metav1.ConditionFalse, Reason: meshv1alpha1.ReasonCleanupPending,
-		Message: msg, ObservedGeneration: kap.Generation}
-	st := kap.Status.DeepCopy()
-	meta.SetStatusCondition(&st.Conditions, c)
-	if err := r.writeStatusValue(ctx, kap, *st, []metav1.Condition{c}); err != nil {
-		return ctrl.Result{}, err
-	}
-	return ctrl.Result{RequeueAfter: clusterRetry}, nil
+	c := conditions.For(kap).False(meshv1alpha1.ConditionMetricsWired, meshv1alpha1.ReasonCleanupPending, fmt.Sprintf(
+		"Deletion waits for the operator to take its remote_write changes out of other clusters, retried every %s: %s. "+
+			"Fix the cluster's kubeconfig Secret or reachability, or annotate the KialiAuthProxy %s=true to delete it and leave them behind",
+		clusterRetry, strings.Join(failures, "; "), meshv1alpha1.SkipRemoteCleanupAnnotation))
+	return &c, nil
 }

@@ -1,4 +1,4 @@
-package controller
+package multicluster
 
 import (
 	"context"
@@ -81,7 +81,7 @@ func TestHubPrometheusRefusesAnotherNamespaceWithoutSayingWhatIsThere(t *testing
 		hubPrometheusObject("monitoring", "shared", map[string]string{meshv1alpha1.AllowedNamespacesAnnotation: "team-a,kiali"}, map[string]any{"replicas": int64(2), "shards": int64(2)}),
 		hubPrometheusObject("kiali", "own", nil, map[string]any{}),
 	)
-	r := &Reconciler{APIReader: cl, Client: cl}
+	r := &Wirer{APIReader: cl, Client: cl}
 
 	var refused *notAllowedError
 	_, errMine := r.hubPrometheus(ctx, kap.Namespace, meshv1alpha1.ObjectReference{Namespace: "monitoring", Name: "mine"})
@@ -132,7 +132,7 @@ func TestReleaseReceiverWritesOnlyWhereAllowed(t *testing.T) {
 		hubPrometheusObject("monitoring", "shared", map[string]string{meshv1alpha1.AllowedNamespacesAnnotation: "kiali"}, map[string]any{"enableRemoteWriteReceiver": true}),
 	)
 	rec := events.NewFakeRecorder(10)
-	r := &Reconciler{APIReader: cl, Client: cl, Recorder: rec}
+	r := &Wirer{APIReader: cl, Client: cl, Recorder: rec}
 
 	if err := r.releaseReceiver(ctx, kap, meshv1alpha1.ObjectReference{Namespace: "monitoring", Name: "revoked"}); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package controller
+package multicluster
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/conditions"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -25,37 +27,12 @@ import (
 const (
 	// clusterRetry is how soon a failed write on a cluster is tried again.
 	clusterRetry = 30 * time.Second
+	// CleanupRetry is how soon a deletion waiting for a removal on another
+	// cluster tries again.
+	CleanupRetry = clusterRetry
 	// spokeResync repairs drift on other clusters, which are not watched.
 	spokeResync = 10 * time.Minute
 )
-
-// clusterReport is what the multi-cluster part of a reconcile saw.
-type clusterReport struct {
-	// active: the spec asks for metrics wiring, or something is still
-	// wired; MetricsWired is reported only then.
-	active      bool
-	receiverURL string
-	statuses    []meshv1alpha1.ClusterStatus
-	// failed lists the clusters that are not wired, or whose metrics would
-	// be wrong at the hub (their statuses say why).
-	failed []string
-	// leftovers are wirings that could not be removed yet.
-	leftovers []string
-	// receiverErr: switching the hub's receiver on (or off) failed, or was
-	// refused (a *notAllowedError).
-	receiverErr error
-	// receiver is spec.metrics.receiver.prometheus, and hubPods how many
-	// pods it runs (0 when not read).
-	receiver *meshv1alpha1.ObjectReference
-	hubPods  int64
-	// verifyErr: the check could not query the hub.
-	verifyErr error
-	verified  bool
-	queryURL  string
-	// silent lists the clusters the hub has no recent sample from.
-	silent       []string
-	requeueAfter time.Duration
-}
 
 // desiredWirings are the places the spec asks the entry to be.
 func desiredWirings(d *meshv1alpha1.KialiAuthProxy, n render.Names) []wiring {
@@ -71,20 +48,19 @@ func desiredWirings(d *meshv1alpha1.KialiAuthProxy, n render.Names) []wiring {
 		if p == nil {
 			continue
 		}
-		w := wiring{
+		t, pl, ok := targetFor(p)
+		if !ok {
+			continue
+		}
+		out = append(out, wiring{
 			Cluster:    c.Name,
 			Kubeconfig: render.SecretKey{Name: c.Kubeconfig.Name, Key: c.Kubeconfig.Key},
+			Sender:     t.kind(),
+			Namespace:  pl.namespace,
+			Name:       pl.name,
+			Key:        pl.key,
 			Entry:      n.RemoteWriteEntry,
-		}
-		switch {
-		case p.Resource != nil:
-			w.Sender, w.Namespace, w.Name = senderResource, p.Resource.Namespace, p.Resource.Name
-		case p.UserWorkloadMonitoring != nil:
-			w.Sender, w.Namespace, w.Name, w.Key = senderUserWorkloadMonitoring, uwmNamespace, uwmConfigMap, uwmKey
-		case p.ConfigMap != nil:
-			w.Sender, w.Namespace, w.Name, w.Key = senderConfigMap, p.ConfigMap.Namespace, p.ConfigMap.Name, p.ConfigMap.Key
-		}
-		out = append(out, w)
+		})
 	}
 	return out
 }
@@ -110,26 +86,27 @@ func entryFor(d *meshv1alpha1.KialiAuthProxy, n render.Names, c meshv1alpha1.Clu
 		Username:    username,
 		CA:          rc.CA != nil,
 	}
-	if c.Prometheus.ConfigMap != nil {
-		e.Auth.Dir = c.Prometheus.ConfigMap.CredentialsDir
+	if _, pl, ok := targetFor(c.Prometheus); ok {
+		e.Auth.Dir = pl.credentialsDir
 	}
 	return e
 }
 
-// reconcileClusters wires every cluster's Prometheus to the receiver, takes
+// Reconcile wires every cluster's Prometheus to the receiver, takes
 // the entry out of clusters that left the spec, switches the hub's receiver
 // on, and checks that metrics arrive. A cluster that cannot be reached
 // fails only its own status entry: the hub objects are applied before this.
-func (r *Reconciler) reconcileClusters(ctx context.Context, kap, d *meshv1alpha1.KialiAuthProxy, n render.Names) (*clusterReport, []problem, error) {
-	var problems []problem
+func (r *Wirer) Reconcile(ctx context.Context, plan render.Plan) (*Report, []conditions.Problem, error) {
+	kap, d, n := plan.Stored, plan.KAP, plan.Names
+	var problems []conditions.Problem
 	for _, c := range d.Spec.Clusters {
-		_, _, p, err := r.readSecretKey(ctx, kap.Namespace, render.SecretKey{Name: c.KialiSecret, Key: c.Name},
+		_, _, p, err := r.Secrets.Key(ctx, kap.Namespace, render.SecretKey{Name: c.KialiSecret, Key: c.Name},
 			fmt.Sprintf("is Kiali's remote-cluster Secret for cluster %s (spec.clusters) and", c.Name))
 		if err != nil {
 			return nil, nil, err
 		}
 		if p != nil {
-			p.message += "; kiali-prepare-remote-cluster.sh makes it"
+			p.Message += "; kiali-prepare-remote-cluster.sh makes it"
 			problems = append(problems, *p)
 		}
 	}
@@ -139,7 +116,7 @@ func (r *Reconciler) reconcileClusters(ctx context.Context, kap, d *meshv1alpha1
 	if d.Spec.Metrics != nil {
 		wantReceiver = d.Spec.Metrics.Receiver.Prometheus
 	}
-	rep := &clusterReport{requeueAfter: spokeResync}
+	rep := &Report{requeueAfter: spokeResync}
 	if len(desired) == 0 && wantReceiver == nil && !controllerutil.ContainsFinalizer(kap, meshv1alpha1.RemoteCleanupFinalizer) {
 		// Nothing asked for and, as the finalizer is added before the first
 		// remote write, nothing written: no need to read the record.
@@ -258,7 +235,7 @@ func clusterStatusOf(st meshv1alpha1.ClusterStatus, f *finding, err error) meshv
 // again where the operator had switched it on and the spec no longer asks.
 // ahead is saved before the switch is written; final is the record after.
 // It returns how many pods the hub Prometheus runs (0 when not read).
-func (r *Reconciler) reconcileReceiver(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, n render.Names, want *meshv1alpha1.ObjectReference, ahead, final *record) (int64, error) {
+func (r *Wirer) reconcileReceiver(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, n render.Names, want *meshv1alpha1.ObjectReference, ahead, final *record) (int64, error) {
 	had := ahead.Receiver
 	if had != nil && (want == nil || *had != *want) {
 		if err := r.releaseReceiver(ctx, kap, *had); err != nil && !r.skipCleanup(kap, "the remote-write receiver of Prometheus "+had.Namespace+"/"+had.Name, err) {
@@ -297,7 +274,7 @@ var errNoHubPrometheus = errors.New("no such Prometheus")
 // hubPrometheus reads the hub Prometheus ref for a KialiAuthProxy in
 // namespace ns. One the operator may not write for it (receiverAllowed)
 // is a *notAllowedError, whether or not it exists.
-func (r *Reconciler) hubPrometheus(ctx context.Context, ns string, ref meshv1alpha1.ObjectReference) (*unstructured.Unstructured, error) {
+func (r *Wirer) hubPrometheus(ctx context.Context, ns string, ref meshv1alpha1.ObjectReference) (*unstructured.Unstructured, error) {
 	p := &unstructured.Unstructured{}
 	p.SetGroupVersionKind(clusters.PrometheusGVK)
 	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, p)
@@ -337,13 +314,13 @@ func hubPods(p *unstructured.Unstructured) int64 {
 // switchReceiverOn server-side applies spec.enableRemoteWriteReceiver with
 // the resourceVersion read, so the write goes only to the object whose
 // annotations were checked.
-func (r *Reconciler) switchReceiverOn(ctx context.Context, p *unstructured.Unstructured) error {
+func (r *Wirer) switchReceiverOn(ctx context.Context, p *unstructured.Unstructured) error {
 	u := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"enableRemoteWriteReceiver": true}}}
 	u.SetGroupVersionKind(clusters.PrometheusGVK)
 	u.SetNamespace(p.GetNamespace())
 	u.SetName(p.GetName())
 	u.SetResourceVersion(p.GetResourceVersion())
-	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(render.Operator), client.ForceOwnership); err != nil {
 		return fmt.Errorf("switching on the remote-write receiver of Prometheus %s/%s: %w", p.GetNamespace(), p.GetName(), err)
 	}
 	return nil
@@ -354,7 +331,7 @@ func (r *Reconciler) switchReceiverOn(ctx context.Context, p *unstructured.Unstr
 // KialiAuthProxy may no longer write (its owner took the namespace out of
 // the annotation, or the record names one it never could) is left as it
 // is, with a Warning event: whether it stays on is its owner's call.
-func (r *Reconciler) releaseReceiver(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, ref meshv1alpha1.ObjectReference) error {
+func (r *Wirer) releaseReceiver(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, ref meshv1alpha1.ObjectReference) error {
 	p, err := r.hubPrometheus(ctx, kap.Namespace, ref)
 	var refused *notAllowedError
 	switch {
@@ -377,7 +354,7 @@ func (r *Reconciler) releaseReceiver(ctx context.Context, kap *meshv1alpha1.Kial
 	if err != nil {
 		return err
 	}
-	if err := r.Client.Patch(ctx, p, client.RawPatch(types.MergePatchType, raw), client.FieldOwner(FieldOwner)); err != nil {
+	if err := r.Client.Patch(ctx, p, client.RawPatch(types.MergePatchType, raw), client.FieldOwner(render.Operator)); err != nil {
 		return fmt.Errorf("switching off the remote-write receiver of Prometheus %s/%s: %w", ref.Namespace, ref.Name, err)
 	}
 	return nil
@@ -385,15 +362,15 @@ func (r *Reconciler) releaseReceiver(ctx context.Context, kap *meshv1alpha1.Kial
 
 // receiverCredentials reads the receiver credentials the clusters get a
 // copy of.
-func (r *Reconciler) receiverCredentials(ctx context.Context, d *meshv1alpha1.KialiAuthProxy) (map[string][]byte, string, []problem, error) {
+func (r *Wirer) receiverCredentials(ctx context.Context, d *meshv1alpha1.KialiAuthProxy) (map[string][]byte, string, []conditions.Problem, error) {
 	if d.Spec.Metrics == nil {
 		return nil, "", nil, nil
 	}
 	rc := d.Spec.Metrics.Receiver
 	creds := map[string][]byte{}
-	var problems []problem
+	var problems []conditions.Problem
 	read := func(ref render.SecretKey, role, as string) error {
-		_, v, p, err := r.readSecretKey(ctx, d.Namespace, ref, role)
+		_, v, p, err := r.Secrets.Key(ctx, d.Namespace, ref, role)
 		if err != nil {
 			return err
 		}
@@ -424,14 +401,14 @@ func (r *Reconciler) receiverCredentials(ctx context.Context, d *meshv1alpha1.Ki
 	return creds, string(creds[remotewrite.UsernameKey]), problems, nil
 }
 
-func (r *Reconciler) clientFor(ctx context.Context, namespace string, ref render.SecretKey) (client.Client, error) {
+func (r *Wirer) clientFor(ctx context.Context, namespace string, ref render.SecretKey) (client.Client, error) {
 	return r.Clusters.Client(ctx, clusters.SecretKey{Namespace: namespace, Name: ref.Name, Key: ref.Key})
 }
 
 // unwireWith removes one wiring. When the kubeconfig Secret is gone (a
 // namespace being deleted takes it with the KialiAuthProxy), the client
 // built from it earlier is used.
-func (r *Reconciler) unwireWith(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, w wiring) error {
+func (r *Wirer) unwireWith(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, w wiring) error {
 	key := clusters.SecretKey{Namespace: kap.Namespace, Name: w.Kubeconfig.Name, Key: w.Kubeconfig.Key}
 	cl, err := r.Clusters.Client(ctx, key)
 	if err != nil {
@@ -446,7 +423,7 @@ func (r *Reconciler) unwireWith(ctx context.Context, kap *meshv1alpha1.KialiAuth
 
 // skipCleanup reports whether a failed removal is given up on, because the
 // user asked for it; what is left behind is named in a Warning event.
-func (r *Reconciler) skipCleanup(kap *meshv1alpha1.KialiAuthProxy, what string, err error) bool {
+func (r *Wirer) skipCleanup(kap *meshv1alpha1.KialiAuthProxy, what string, err error) bool {
 	if kap.Annotations[meshv1alpha1.SkipRemoteCleanupAnnotation] != "true" {
 		return false
 	}

@@ -1,4 +1,4 @@
-package controller
+package multicluster
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/conditions"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 )
 
@@ -71,68 +72,61 @@ func TestRecordJSONIsStable(t *testing.T) {
 }
 
 func TestMetricsWiredNamesWhatIsWrong(t *testing.T) {
-	cond := func(t string, ok bool, reason, msg string) metav1.Condition {
-		s := metav1.ConditionFalse
-		if ok {
-			s = metav1.ConditionTrue
-		}
-		return metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg}
-	}
 	yes, no := true, false
 	for _, tc := range []struct {
 		name   string
-		rep    clusterReport
+		rep    Report
 		status metav1.ConditionStatus
 		reason string
 		says   []string
 	}{
-		{"wired, not checked", clusterReport{receiverURL: "https://hub/w", statuses: []meshv1alpha1.ClusterStatus{{Name: "east", Wired: true}}},
+		{"wired, not checked", Report{receiverURL: "https://hub/w", statuses: []meshv1alpha1.ClusterStatus{{Name: "east", Wired: true}}},
 			metav1.ConditionTrue, meshv1alpha1.ReasonMetricsWired, []string{"east", "https://hub/w", "not checked"}},
-		{"flowing", clusterReport{verified: true, queryURL: "http://q", statuses: []meshv1alpha1.ClusterStatus{{Name: "east", Wired: true, MetricsFlowing: &yes}}},
+		{"flowing", Report{verified: true, queryURL: "http://q", statuses: []meshv1alpha1.ClusterStatus{{Name: "east", Wired: true, MetricsFlowing: &yes}}},
 			metav1.ConditionTrue, meshv1alpha1.ReasonMetricsFlowing, []string{"east", "http://q"}},
-		{"one unreachable", clusterReport{failed: []string{"west"}, statuses: []meshv1alpha1.ClusterStatus{
+		{"one unreachable", Report{failed: []string{"west"}, statuses: []meshv1alpha1.ClusterStatus{
 			{Name: "east", Wired: true}, {Name: "west", Message: "cannot write on cluster west: dial tcp"}}},
 			metav1.ConditionFalse, meshv1alpha1.ReasonClusterUnreachable, []string{"west: cannot write on cluster west: dial tcp", "not affected"}},
-		{"silent", clusterReport{verified: true, queryURL: "http://q", silent: []string{"west"}, statuses: []meshv1alpha1.ClusterStatus{
+		{"silent", Report{verified: true, queryURL: "http://q", silent: []string{"west"}, statuses: []meshv1alpha1.ClusterStatus{
 			{Name: "east", Wired: true, MetricsFlowing: &yes}, {Name: "west", Wired: true, MetricsFlowing: &no}}},
 			metav1.ConditionFalse, meshv1alpha1.ReasonMetricsNotFlowing, []string{"from west"}},
-		{"query failed", clusterReport{verifyErr: errors.New("connection refused"), statuses: []meshv1alpha1.ClusterStatus{{Name: "east", Wired: true}}},
+		{"query failed", Report{verifyErr: errors.New("connection refused"), statuses: []meshv1alpha1.ClusterStatus{{Name: "east", Wired: true}}},
 			metav1.ConditionFalse, meshv1alpha1.ReasonVerificationFailed, []string{"connection refused", "spec.metrics.verify"}},
-		{"left behind", clusterReport{leftovers: []string{"ConfigMap a/b key k on cluster gone: timeout"}},
+		{"left behind", Report{leftovers: []string{"ConfigMap a/b key k on cluster gone: timeout"}},
 			metav1.ConditionFalse, meshv1alpha1.ReasonRemovalPending, []string{"cluster gone", meshv1alpha1.SkipRemoteCleanupAnnotation}},
-		{"receiver", clusterReport{receiverErr: errors.New("Prometheus m/hub does not exist"), statuses: []meshv1alpha1.ClusterStatus{{Name: "east", Wired: true}}},
+		{"receiver", Report{receiverErr: errors.New("Prometheus m/hub does not exist"), statuses: []meshv1alpha1.ClusterStatus{{Name: "east", Wired: true}}},
 			metav1.ConditionFalse, meshv1alpha1.ReasonReceiverFailed, []string{"m/hub"}},
-		{"receiver not allowed", clusterReport{receiverErr: &notAllowedError{namespace: "kiali", ref: meshv1alpha1.ObjectReference{Namespace: "team-b", Name: "prom"}},
+		{"receiver not allowed", Report{receiverErr: &notAllowedError{namespace: "kiali", ref: meshv1alpha1.ObjectReference{Namespace: "team-b", Name: "prom"}},
 			statuses: []meshv1alpha1.ClusterStatus{{Name: "east", Wired: true}}},
 			metav1.ConditionFalse, meshv1alpha1.ReasonReceiverNotAllowed, []string{"team-b/prom", "mesh.kialiauth.io/allowed-namespaces=kiali", "wrote nothing"}},
-		{"receiver replicated", clusterReport{receiver: &meshv1alpha1.ObjectReference{Namespace: "m", Name: "hub"}, hubPods: 2,
+		{"receiver replicated", Report{receiver: &meshv1alpha1.ObjectReference{Namespace: "m", Name: "hub"}, hubPods: 2,
 			statuses: []meshv1alpha1.ClusterStatus{{Name: "east", Wired: true}}},
 			metav1.ConditionFalse, meshv1alpha1.ReasonReceiverReplicated, []string{"Prometheus m/hub", "runs 2 pods", "one replica"}},
-		{"one pod", clusterReport{receiver: &meshv1alpha1.ObjectReference{Namespace: "m", Name: "hub"}, hubPods: 1, receiverURL: "https://hub/w",
+		{"one pod", Report{receiver: &meshv1alpha1.ObjectReference{Namespace: "m", Name: "hub"}, hubPods: 1, receiverURL: "https://hub/w",
 			statuses: []meshv1alpha1.ClusterStatus{{Name: "east", Wired: true}}},
 			metav1.ConditionTrue, meshv1alpha1.ReasonMetricsWired, []string{"east"}},
-		{"rendered by another", clusterReport{failed: []string{"south"}, statuses: []meshv1alpha1.ClusterStatus{
+		{"rendered by another", Report{failed: []string{"south"}, statuses: []meshv1alpha1.ClusterStatus{
 			{Name: "east", Wired: true}, {Name: "south", Reason: meshv1alpha1.ReasonRenderedByAnother, Message: "ConfigMap istio-system/prometheus on cluster south is rendered by ServiceMeshControlPlane istio-system/basic"}}},
 			metav1.ConditionFalse, meshv1alpha1.ReasonRenderedByAnother, []string{"Not wired: south: ConfigMap istio-system/prometheus", "not affected"}},
-		{"user-workload monitoring off", clusterReport{failed: []string{"west"}, statuses: []meshv1alpha1.ClusterStatus{
+		{"user-workload monitoring off", Report{failed: []string{"west"}, statuses: []meshv1alpha1.ClusterStatus{
 			{Name: "west", Reason: meshv1alpha1.ReasonUserWorkloadMonitoringOff, Message: "user-workload monitoring is off on cluster west"}}},
 			metav1.ConditionFalse, meshv1alpha1.ReasonUserWorkloadMonitoringOff, []string{"west: user-workload monitoring is off"}},
-		{"wired, but replicas alike", clusterReport{failed: []string{"east"}, statuses: []meshv1alpha1.ClusterStatus{
+		{"wired, but replicas alike", Report{failed: []string{"east"}, statuses: []meshv1alpha1.ClusterStatus{
 			{Name: "east", Wired: true, Reason: meshv1alpha1.ReasonNoReplicaLabel, Message: "Prometheus monitoring/k8s on cluster east runs 2 replicas"}}},
 			metav1.ConditionFalse, meshv1alpha1.ReasonNoReplicaLabel, []string{"Wired, but east: Prometheus monitoring/k8s"}},
 		// The first cluster with a problem names the reason; the message
 		// names them all, those not wired first.
-		{"several", clusterReport{failed: []string{"east", "west"}, statuses: []meshv1alpha1.ClusterStatus{
+		{"several", Report{failed: []string{"east", "west"}, statuses: []meshv1alpha1.ClusterStatus{
 			{Name: "east", Wired: true, Reason: meshv1alpha1.ReasonNoReplicaLabel, Message: "two replicas"},
 			{Name: "west", Reason: meshv1alpha1.ReasonClusterUnreachable, Message: "dial tcp"}}},
 			metav1.ConditionFalse, meshv1alpha1.ReasonNoReplicaLabel, []string{"Not wired: west: dial tcp. Wired, but east: two replicas"}},
 		// A status that only informs is no problem.
-		{"a note", clusterReport{receiverURL: "https://hub/w", statuses: []meshv1alpha1.ClusterStatus{
+		{"a note", Report{receiverURL: "https://hub/w", statuses: []meshv1alpha1.ClusterStatus{
 			{Name: "west", Wired: true, Message: "wired, but whether user-workload monitoring is on could not be told"}}},
 			metav1.ConditionTrue, meshv1alpha1.ReasonMetricsWired, []string{"west"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := metricsWired(&tc.rep, cond)
+			c := tc.rep.Condition(conditions.For(&meshv1alpha1.KialiAuthProxy{}))
 			if c.Status != tc.status || c.Reason != tc.reason {
 				t.Errorf("%s/%s: %s", c.Status, c.Reason, c.Message)
 			}

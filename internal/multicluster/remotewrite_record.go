@@ -1,4 +1,4 @@
-package controller
+package multicluster
 
 import (
 	"context"
@@ -56,12 +56,15 @@ func (w wiring) id() string {
 }
 
 func (w wiring) String() string {
-	switch w.Sender {
-	case senderResource:
-		return fmt.Sprintf("Prometheus %s/%s on cluster %s", w.Namespace, w.Name, w.Cluster)
-	default:
-		return fmt.Sprintf("ConfigMap %s/%s key %s on cluster %s", w.Namespace, w.Name, w.Key, w.Cluster)
+	if t, err := targetOf(w); err == nil {
+		return t.describe(w)
 	}
+	return configMapPlace(w)
+}
+
+// configMapPlace names a place in a ConfigMap.
+func configMapPlace(w wiring) string {
+	return fmt.Sprintf("ConfigMap %s/%s key %s on cluster %s", w.Namespace, w.Name, w.Key, w.Cluster)
 }
 
 // record is what the operator wrote outside the KialiAuthProxy's reach.
@@ -77,7 +80,7 @@ func (rec *record) empty() bool { return len(rec.Wirings) == 0 && rec.Receiver =
 const recordKey = "record.json"
 
 // loadRecord reads the record; a missing one is empty.
-func (r *Reconciler) loadRecord(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, n render.Names) (*record, error) {
+func (r *Wirer) loadRecord(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, n render.Names) (*record, error) {
 	cm := &corev1.ConfigMap{}
 	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: n.Namespace, Name: n.RemoteWriteRecord}, cm)
 	if apierrors.IsNotFound(err) {
@@ -99,7 +102,7 @@ func (r *Reconciler) loadRecord(ctx context.Context, kap *meshv1alpha1.KialiAuth
 // loaded. It is written before the operator writes on another cluster, so a
 // crash in between leaves nothing unrecorded. A record that never held
 // anything is not created.
-func (r *Reconciler) saveRecord(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, n render.Names, rec, prev *record) error {
+func (r *Wirer) saveRecord(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, n render.Names, rec, prev *record) error {
 	raw, err := recordJSON(rec)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package render
+package apply
 
 import (
 	"bytes"
@@ -11,12 +11,11 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// ToUnstructured converts a rendered object to the exact document that is
-// applied: typed Go structs serialise zero values such as
+// Document converts an object to the exact document that is applied: typed Go structs serialise zero values such as
 // "creationTimestamp: null" and "status: {}", which server-side apply would
 // record as fields we own and report as changes on every reconcile, so they
 // are trimmed here.
-func ToUnstructured(obj client.Object) (*unstructured.Unstructured, error) {
+func Document(obj client.Object) (*unstructured.Unstructured, error) {
 	if u, ok := obj.(*unstructured.Unstructured); ok {
 		out := u.DeepCopy()
 		trim(out.Object)
@@ -49,11 +48,12 @@ func trim(m map[string]any) {
 	}
 }
 
-// YAML serialises objects as one YAML stream, in the given order.
+// YAML serialises objects as one YAML stream of the documents Document
+// makes, in the given order: what apply would write, for reading or review.
 func YAML(objs []client.Object) ([]byte, error) {
 	var buf bytes.Buffer
 	for i, o := range objs {
-		u, err := ToUnstructured(o)
+		u, err := Document(o)
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,193 @@
+// Package controller holds the KialiAuthProxy reconciler: it reads the CR,
+// resolves its inputs, renders, applies, prunes, wires the other clusters
+// and writes the status. docs/architecture.md walks through the flow.
+package controller
+
+import (
+	"context"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/apply"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/clusters"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/conditions"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/multicluster"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/secrets"
+)
+
+// FieldOwner is the server-side apply field manager of every write.
+const FieldOwner = render.Operator
+
+// missingCRDRetry is how often a reconcile waiting for a CRD checks again.
+// The CRD watch normally wakes it sooner; this covers API servers where the
+// CRD object is not visible to us but its kind is served (aggregation).
+const missingCRDRetry = 2 * time.Minute
+
+// The KialiAuthProxy itself; the kinds it is made of are in kinds.go.
+// +kubebuilder:rbac:groups=mesh.kialiauth.io,resources=kialiauthproxies,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=mesh.kialiauth.io,resources=kialiauthproxies/status,verbs=get;patch
+// +kubebuilder:rbac:groups=mesh.kialiauth.io,resources=kialiauthproxies/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=monitoring.coreos.com,resources=prometheuses,verbs=get;patch
+
+// Reconciler reconciles KialiAuthProxy objects.
+type Reconciler struct {
+	// Client reads from the manager's cache and writes to the API server.
+	Client client.Client
+	Scheme *runtime.Scheme
+	// APIReader reads straight from the API server: Secrets, which are never
+	// cached, and objects the cache does not hold (it holds only what carries
+	// the operator's label).
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Applier   *apply.Applier
+	// ProxyImage is the default oauth-proxy image (RELATED_IMAGE_OAUTH_PROXY).
+	ProxyImage string
+	// Clusters hands out clients for the clusters in spec.clusters.
+	Clusters *clusters.Cache
+
+	watches *optionalWatches
+}
+
+// Reconcile converges one KialiAuthProxy. Each step reads the plan (the
+// KialiAuthProxy defaulted and named once) and adds to the observation,
+// from which the status is computed at the end.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	kap := &meshv1alpha1.KialiAuthProxy{}
+	if err := r.Client.Get(ctx, req.NamespacedName, kap); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	p := render.PlanFor(kap, r.ProxyImage)
+	// First, on every path (deletion and refused adoption included): until
+	// released, release 0.1.0's CA bundle carries an owner reference that
+	// would have the garbage collector delete it, and it may be the Kiali
+	// operator's (legacy.go). Released, it stays in place, so the pods that
+	// still mount it keep working until the proxy rolls to its own.
+	if err := r.releaseLegacy(ctx, kap, p.Names); err != nil {
+		return ctrl.Result{}, err
+	}
+	if !kap.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, p)
+	}
+
+	kinds, err := r.detectKinds(ctx)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	in, err := r.resolveInputs(ctx, p)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	out := render.Render(p, in.inputs)
+	obs := newObservation(p, kinds, in, out)
+
+	objs, err := r.desired(p, kinds, out.Objects)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	foreign, refused, err := r.inTheWay(ctx, p, objs, in)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if refused != nil {
+		obs.refuse(*refused)
+		return ctrl.Result{RequeueAfter: adoptionRetry}, r.writeStatus(ctx, p, computeConditions(p, obs), nil)
+	}
+	if err := r.adoptAll(ctx, foreign); err != nil {
+		return ctrl.Result{}, err
+	}
+	r.applyAll(ctx, objs, obs)
+	r.announceAdoptions(p, foreign, obs)
+	if err := r.prune(ctx, p, kinds, objs, in); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	rep, problems, err := r.wirer().Reconcile(ctx, p)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	obs.clusters = rep
+	obs.problems = append(obs.problems, problems...)
+
+	if err := r.observeProxy(ctx, p, obs); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.observePods(ctx, kap, obs); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.writeStatus(ctx, p, computeConditions(p, obs), rep.Statuses()); err != nil {
+		return ctrl.Result{}, err
+	}
+	return r.result(p, kinds, obs)
+}
+
+// result says when to look again. A failed apply is retried with the
+// controller's backoff; the status already says what failed.
+func (r *Reconciler) result(p render.Plan, kinds presence, obs *observation) (ctrl.Result, error) {
+	for _, err := range obs.applyErrors {
+		return ctrl.Result{}, err
+	}
+	var result ctrl.Result
+	if waitingForCRD(p.KAP, kinds) {
+		result.RequeueAfter = missingCRDRetry
+	}
+	if rep := obs.clusters; rep.Active() && (result.RequeueAfter == 0 || rep.RequeueAfter() < result.RequeueAfter) {
+		// Other clusters are not watched: look again to repair drift there,
+		// retry failures and check that metrics arrive.
+		result.RequeueAfter = rep.RequeueAfter()
+	}
+	return result, nil
+}
+
+func waitingForCRD(d *meshv1alpha1.KialiAuthProxy, kinds presence) bool {
+	if !kinds.served(kialiGK) {
+		return true
+	}
+	if d.Spec.LockDownEnabled() && (!kinds.served(authorizationPolicyGK) || !kinds.served(peerAuthenticationGK)) {
+		return true
+	}
+	if d.Spec.Exposure.Route != nil {
+		return !kinds.served(routeGK)
+	}
+	return !kinds.served(virtualServiceGK)
+}
+
+// finalize takes what was written on other clusters out again; every child
+// in the namespace carries an owner reference, and the garbage collector
+// removes it. A removal that fails keeps the KialiAuthProxy, and its status
+// says why.
+func (r *Reconciler) finalize(ctx context.Context, p render.Plan) (ctrl.Result, error) {
+	pending, err := r.wirer().Cleanup(ctx, p)
+	if err != nil || pending == nil {
+		return ctrl.Result{}, err
+	}
+	kap := p.Stored
+	conds := conditions.Replace(kap.Status.Conditions, *pending)
+	if err := r.writeStatus(ctx, p, conds, kap.Status.Clusters); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: multicluster.CleanupRetry}, nil
+}
+
+func (r *Reconciler) wirer() *multicluster.Wirer {
+	return &multicluster.Wirer{
+		Client: r.Client, APIReader: r.APIReader, Secrets: r.secrets(),
+		Applier: r.Applier, Scheme: r.Scheme, Recorder: r.Recorder, Clusters: r.Clusters,
+	}
+}
+
+// secrets reads the Secrets the spec references, live.
+func (r *Reconciler) secrets() secrets.Reader { return secrets.Reader{API: r.APIReader} }
+
+// event records a Normal event on the KialiAuthProxy.
+func (r *Reconciler) event(kap *meshv1alpha1.KialiAuthProxy, reason, action, format string, args ...any) {
+	r.Recorder.Eventf(kap, nil, corev1.EventTypeNormal, reason, action, format, args...)
+}

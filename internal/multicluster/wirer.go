@@ -1,0 +1,38 @@
+// Package multicluster wires the Prometheus servers of other clusters to the
+// hub's receiver: it writes the operator's remote_write entry (and the
+// receiver credentials it needs) on each cluster of spec.clusters, switches
+// the hub Prometheus' receiver on, checks that metrics arrive, and takes
+// everything out again when a cluster leaves the spec or the KialiAuthProxy
+// is deleted. Owner references cannot cross clusters, so what was written
+// is kept in a record in the KialiAuthProxy's namespace.
+//
+// Each kind of Prometheus configuration a cluster may have is a target
+// (targets.go); the rest of the package does not know them apart.
+package multicluster
+
+import (
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/apply"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/clusters"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/secrets"
+)
+
+// Wirer does the multi-cluster part of a reconcile.
+type Wirer struct {
+	// Client writes on the hub: the finalizer, the receiver switch.
+	Client client.Client
+	// APIReader reads the record and the hub Prometheus from the API
+	// server: neither carries the operator's label, which the cache needs.
+	APIReader client.Reader
+	// Secrets reads the receiver credentials and Kiali's remote-cluster
+	// Secrets.
+	Secrets  secrets.Reader
+	Applier  *apply.Applier
+	Scheme   *runtime.Scheme
+	Recorder events.EventRecorder
+	// Clusters hands out clients for the clusters in spec.clusters.
+	Clusters *clusters.Cache
+}
