@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 )
 
@@ -63,4 +64,40 @@ func mustKind(t *testing.T, gk schema.GroupKind) Kind {
 		t.Fatalf("%s is not in Kinds", gk)
 	}
 	return k
+}
+
+// Every kind render makes is in Kinds, at the version render writes first:
+// desired() leaves out what the table does not know as not served, so a
+// kind rendered but missing from the table would never be applied, watched
+// or pruned. And every applied kind of the table is rendered for some spec.
+func TestKindsHoldEveryRenderedKind(t *testing.T) {
+	withRoute := testKAP()
+	withRoute.Spec.Exposure.VirtualService = nil
+	withRoute.Spec.Exposure.Route = &meshv1alpha1.RouteExposure{}
+	withUsers := testKAP()
+	withUsers.Spec.Proxy.Htpasswd = &meshv1alpha1.HtpasswdSpec{Users: []meshv1alpha1.HtpasswdUser{{Name: "admin", PasswordSecret: meshv1alpha1.SecretKeyReference{Name: "admin"}}}}
+
+	rendered := map[schema.GroupKind]bool{}
+	for _, kap := range []*meshv1alpha1.KialiAuthProxy{testKAP(), withRoute, withUsers} {
+		for _, obj := range render.Objects(kap, render.Inputs{}) {
+			gvk := obj.GetObjectKind().GroupVersionKind()
+			k, ok := KindOf(gvk.GroupKind())
+			if !ok {
+				t.Errorf("%s %s is rendered but not in Kinds", gvk.Kind, obj.GetName())
+				continue
+			}
+			if k.Versions[0] != gvk.Version {
+				t.Errorf("%s is rendered as %s, Kinds prefers %s", gvk.GroupKind(), gvk.Version, k.Versions[0])
+			}
+			if k.Generated {
+				t.Errorf("%s is rendered, but Kinds says it is generated and never applied", gvk.GroupKind())
+			}
+			rendered[gvk.GroupKind()] = true
+		}
+	}
+	for _, k := range Kinds {
+		if !k.Generated && !rendered[k.GroupKind] {
+			t.Errorf("%s is in Kinds but never rendered", k.GroupKind)
+		}
+	}
 }

@@ -1,7 +1,6 @@
 package faults
 
 import (
-	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
@@ -11,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
@@ -36,7 +36,7 @@ var _ = Describe("Dependencies that come and go", Serial, func() {
 		// Recreated with other content: the proxy rolls to read it.
 		Expect(k.Create(ctx, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: "htpasswd", Namespace: kap.Namespace},
-			StringData: map[string]string{"auth": htpasswdLine + "\nops:$2y$05$J9z6Zt2n7m3nq9wCw0C3UuKq1p6v1oQb8M4WmJ0zq5m0a8s4GkY1K"},
+			StringData: map[string]string{"auth": testbed.HtpasswdLine + "ops:$2y$05$J9z6Zt2n7m3nq9wCw0C3UuKq1p6v1oQb8M4WmJ0zq5m0a8s4GkY1K"},
 		})).To(Succeed())
 		Eventually(converged(kap)).Should(Succeed())
 		Eventually(checksum).ShouldNot(Equal(before))

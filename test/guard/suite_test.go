@@ -20,14 +20,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
 
 var (
-	env *envtest.Environment
 	cfg *rest.Config
 	// k is the cluster's administrator (system:masters), whom the guard
 	// does not concern.
@@ -37,10 +34,9 @@ var (
 	operator client.Client
 	// spokeWriter is the writer of a spoke, bound to cluster-admin as well.
 	spokeWriter client.Client
-	ctx         context.Context
+	ctx         = context.Background()
 
-	stopControllers func() error
-	controllersLog  = &testbed.SyncBuffer{}
+	controllersLog = &testbed.SyncBuffer{}
 )
 
 func TestGuard(t *testing.T) {
@@ -51,20 +47,19 @@ func TestGuard(t *testing.T) {
 }
 
 var _ = BeforeSuite(func() {
-	ctx = context.Background()
-	var err error
-	env, err = testbed.NewEnvironment(testbed.All)
-	Expect(err).NotTo(HaveOccurred())
-	cfg, err = env.Start()
-	Expect(err).NotTo(HaveOccurred())
-	k, err = client.New(cfg, client.Options{Scheme: controller.NewScheme()})
-	Expect(err).NotTo(HaveOccurred())
+	c := testbed.StartCluster(testbed.ClusterOptions{Options: testbed.All})
+	cfg, k = c.Config, c.Client
 
 	// edit and admin are filled by aggregation in a real cluster; the
 	// requester specs depend on what that puts in them.
-	stopControllers, err = testbed.StartControllerManager(env, cfg,
+	stopControllers, err := testbed.StartControllerManager(c.Env, cfg,
 		[]string{testbed.ClusterRoleAggregationController}, controllersLog)
 	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func() {
+		if err := stopControllers(); err != nil {
+			GinkgoWriter.Println(err)
+		}
+	})
 
 	Expect(k.Create(ctx, &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "guard-test-operator-cluster-admin"},
@@ -89,15 +84,4 @@ var _ = BeforeSuite(func() {
 		}
 	}
 	waitForGuard()
-})
-
-var _ = AfterSuite(func() {
-	if stopControllers != nil {
-		if err := stopControllers(); err != nil {
-			GinkgoWriter.Println(err)
-		}
-	}
-	if env != nil {
-		Expect(env.Stop()).To(Succeed())
-	}
 })

@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/rand"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -97,17 +96,9 @@ var _ = Describe("Two managers", func() {
 })
 
 func createReference() *meshv1alpha1.KialiAuthProxy {
-	ns := "ha-" + rand.String(6)
-	Expect(k.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
-	Expect(k.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "htpasswd", Namespace: ns},
-		StringData: map[string]string{"auth": "admin:$2y$05$J9z6Zt2n7m3nq9wCw0C3UuKq1p6v1oQb8M4WmJ0zq5m0a8s4GkY1K"},
-	})).To(Succeed())
-	raw, err := os.ReadFile(filepath.Join(testbed.Root(), "config", "samples", "mesh_v1alpha1_kialiauthproxy.yaml"))
-	Expect(err).NotTo(HaveOccurred())
-	kap := &meshv1alpha1.KialiAuthProxy{}
-	Expect(yaml.UnmarshalStrict(raw, kap)).To(Succeed())
-	kap.Namespace = ns
+	ns := testbed.NewNamespace(ctx, k, "ha-")
+	testbed.CreateHtpasswd(ctx, k, ns)
+	kap := testbed.Reference(ns)
 	Expect(k.Create(ctx, kap)).To(Succeed())
 	return kap
 }

@@ -1,18 +1,16 @@
 package ha
 
 import (
-	"bufio"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
 
 // manager is one manager process.
@@ -54,46 +52,13 @@ func (m *manager) kill() {
 	_ = m.cmd.Wait()
 }
 
-func (m *manager) scrape() (map[string]float64, error) {
-	resp, err := http.Get(m.metrics)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-			out[line[:i]] = v
-		}
-	}
-	return out, sc.Err()
-}
+func (m *manager) scrape() (testbed.Metrics, error) { return testbed.ScrapeMetrics(m.metrics) }
 
 // sum adds the series of metric whose labels contain each fragment.
 func (m *manager) sum(g Gomega, metric string, fragments ...string) float64 {
 	series, err := m.scrape()
 	g.Expect(err).NotTo(HaveOccurred(), "%s: see %s", m.name, m.log)
-	total := 0.0
-	for s, v := range series {
-		if s != metric && !strings.HasPrefix(s, metric+"{") {
-			continue
-		}
-		ok := true
-		for _, f := range fragments {
-			ok = ok && strings.Contains(s, f)
-		}
-		if ok {
-			total += v
-		}
-	}
-	return total
+	return series.Sum(metric, fragments...)
 }
 
 func (m *manager) leading(g Gomega) bool {

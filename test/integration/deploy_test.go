@@ -1,31 +1,22 @@
 package integration
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
 
 // tool finds a binary the Makefile installs into bin/, or one on PATH.
 func tool(name string) string {
-	if p := filepath.Join(testbed.Root(), "bin", name); fileExists(p) {
-		return p
-	}
-	p, err := exec.LookPath(name)
-	Expect(err).NotTo(HaveOccurred(), "%s is needed: make %s installs it into bin/, or install it on PATH", name, name)
+	GinkgoHelper()
+	p, err := testbed.Tool(name)
+	Expect(err).NotTo(HaveOccurred())
 	return p
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }
 
 var _ = DescribeTable("config/",
@@ -33,12 +24,7 @@ var _ = DescribeTable("config/",
 		manifests, err := exec.Command(tool("kustomize"), "build", filepath.Join(testbed.Root(), "config", dir)).Output()
 		Expect(err).NotTo(HaveOccurred(), "kustomize build config/"+dir)
 
-		user, err := env.AddUser(envtest.User{Name: "deployer", Groups: []string{"system:masters"}}, nil)
-		Expect(err).NotTo(HaveOccurred())
-		kubeconfig, err := user.KubeConfig()
-		Expect(err).NotTo(HaveOccurred())
-		kubeconfigPath := filepath.Join(GinkgoT().TempDir(), "kubeconfig")
-		Expect(os.WriteFile(kubeconfigPath, kubeconfig, 0o600)).To(Succeed())
+		kubeconfigPath := cluster.AdminKubeconfig()
 
 		// The namespace must exist for a server-side dry run of the objects
 		// in it; create it for real, everything else only in a dry run.

@@ -3,8 +3,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 
 	. "github.com/onsi/gomega"
@@ -13,11 +11,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/rand"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	"sigs.k8s.io/yaml"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
@@ -53,51 +49,24 @@ func reconcileCount() float64 {
 }
 
 // newNamespace creates a namespace of its own for one spec.
-func newNamespace() string {
-	ns := "t-" + rand.String(6)
-	Expect(k.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
-	return ns
-}
+func newNamespace() string { return testbed.NewNamespace(ctx, k, "t-") }
 
 // sample loads a KialiAuthProxy from config/samples into namespace ns.
-func sample(file, ns string) *meshv1alpha1.KialiAuthProxy {
-	raw, err := os.ReadFile(filepath.Join(testbed.Root(), "config", "samples", file))
-	Expect(err).NotTo(HaveOccurred())
-	kap := &meshv1alpha1.KialiAuthProxy{}
-	Expect(yaml.UnmarshalStrict(raw, kap)).To(Succeed())
-	kap.Namespace = ns
-	return kap
-}
+func sample(file, ns string) *meshv1alpha1.KialiAuthProxy { return testbed.Sample(file, ns) }
 
-func reference(ns string) *meshv1alpha1.KialiAuthProxy {
-	return sample("mesh_v1alpha1_kialiauthproxy.yaml", ns)
-}
+func reference(ns string) *meshv1alpha1.KialiAuthProxy { return testbed.Reference(ns) }
 
-// updateKAP changes a KialiAuthProxy, retrying when the operator's status
-// write got in between.
+// updateKAP: see testbed.UpdateKAP.
 func updateKAP(kap *meshv1alpha1.KialiAuthProxy, mutate func(*meshv1alpha1.KialiAuthProxy)) {
-	Eventually(func() error {
-		if err := k.Get(ctx, key(kap), kap); err != nil {
-			return err
-		}
-		mutate(kap)
-		return k.Update(ctx, kap)
-	}).Should(Succeed())
+	testbed.UpdateKAP(ctx, k, kap, mutate)
 }
 
 // createSecret creates a user's Secret.
 func createSecret(ns, name string, data map[string]string) *corev1.Secret {
-	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, StringData: data}
-	Expect(k.Create(ctx, s)).To(Succeed())
-	Expect(k.Get(ctx, client.ObjectKeyFromObject(s), s)).To(Succeed())
-	return s
+	return testbed.CreateSecret(ctx, k, ns, name, data)
 }
 
-const htpasswdLine = "admin:$2y$05$J9z6Zt2n7m3nq9wCw0C3UuKq1p6v1oQb8M4WmJ0zq5m0a8s4GkY1K\n"
-
-func createHtpasswd(ns string) *corev1.Secret {
-	return createSecret(ns, "htpasswd", map[string]string{"auth": htpasswdLine})
-}
+func createHtpasswd(ns string) *corev1.Secret { return testbed.CreateHtpasswd(ctx, k, ns) }
 
 func key(o client.Object) types.NamespacedName { return client.ObjectKeyFromObject(o) }
 

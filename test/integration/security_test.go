@@ -1,10 +1,8 @@
 package integration
 
 import (
-	"bytes"
 	"encoding/base64"
 	"strings"
-	"sync"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -24,24 +22,6 @@ import (
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
-
-// syncBuffer collects the operator's log for the secret-hygiene check.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // generatedHtpasswd returns the htpasswd Secret the proxy mounts.
 func mountedHtpasswd(g Gomega, ns string) *corev1.Secret {

@@ -1,7 +1,6 @@
 package leastprivilege
 
 import (
-	"os"
 	"path/filepath"
 
 	. "github.com/onsi/gomega"
@@ -10,29 +9,19 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
 
-const htpasswdLine = "admin:$2y$05$J9z6Zt2n7m3nq9wCw0C3UuKq1p6v1oQb8M4WmJ0zq5m0a8s4GkY1K\n"
-
 // sample loads a KialiAuthProxy from config/samples into namespace ns.
-func sample(file, ns string) *meshv1alpha1.KialiAuthProxy {
-	raw, err := os.ReadFile(filepath.Join(testbed.Root(), "config", "samples", file))
-	Expect(err).NotTo(HaveOccurred())
-	kap := &meshv1alpha1.KialiAuthProxy{}
-	Expect(yaml.UnmarshalStrict(raw, kap)).To(Succeed())
-	kap.Namespace = ns
-	return kap
-}
+func sample(file, ns string) *meshv1alpha1.KialiAuthProxy { return testbed.Sample(file, ns) }
 
 // reference is the reference sample in ns, with the htpasswd Secret it
 // names.
 func reference(ns string) *meshv1alpha1.KialiAuthProxy {
-	createSecret(ns, "htpasswd", map[string][]byte{"auth": []byte(htpasswdLine)})
-	return sample("mesh_v1alpha1_kialiauthproxy.yaml", ns)
+	createSecret(ns, "htpasswd", map[string][]byte{"auth": []byte(testbed.HtpasswdLine)})
+	return sample(testbed.ReferenceSample, ns)
 }
 
 func createSecret(ns, name string, data map[string][]byte) {
@@ -50,16 +39,9 @@ func condition(kap *meshv1alpha1.KialiAuthProxy, t string) func(Gomega) metav1.C
 	return testbed.Condition(ctx, hub, kap, t)
 }
 
-// updateKAP changes a KialiAuthProxy, retrying on conflicts with the
-// operator's status writes.
+// updateKAP: see testbed.UpdateKAP.
 func updateKAP(kap *meshv1alpha1.KialiAuthProxy, mutate func(*meshv1alpha1.KialiAuthProxy)) {
-	Eventually(func() error {
-		if err := hub.Get(ctx, client.ObjectKeyFromObject(kap), kap); err != nil {
-			return err
-		}
-		mutate(kap)
-		return hub.Update(ctx, kap)
-	}).Should(Succeed())
+	testbed.UpdateKAP(ctx, hub, kap, mutate)
 }
 
 // deleteAll deletes every KialiAuthProxy in the namespaces and waits until

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
 	"time"
@@ -26,8 +25,6 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/operator"
@@ -35,13 +32,12 @@ import (
 )
 
 var (
-	ctx context.Context
+	ctx = context.Background()
 
-	hubEnv, spokeEnv *envtest.Environment
+	spokeEnv         *envtest.Environment
 	hubCfg, spokeCfg *rest.Config
 	// hub and spoke are admins, talking to the API servers directly.
 	hub, spoke client.Client
-	stopGC     func() error
 )
 
 func TestLeastPrivilege(t *testing.T) {
@@ -53,24 +49,11 @@ func TestLeastPrivilege(t *testing.T) {
 }
 
 var _ = BeforeSuite(func() {
-	logf.SetLogger(zap.New(zap.WriteTo(io.MultiWriter(GinkgoWriter)), zap.UseDevMode(true)))
-	ctx = context.Background()
-
-	var err error
-	hubEnv, err = testbed.NewEnvironment(testbed.All)
-	Expect(err).NotTo(HaveOccurred())
-	hubCfg, err = hubEnv.Start()
-	Expect(err).NotTo(HaveOccurred())
-	spokeEnv, err = testbed.NewEnvironment(testbed.Options{PrometheusOperator: true})
-	Expect(err).NotTo(HaveOccurred())
-	spokeCfg, err = spokeEnv.Start()
-	Expect(err).NotTo(HaveOccurred())
-	hub, err = client.New(hubCfg, client.Options{Scheme: controller.NewScheme()})
-	Expect(err).NotTo(HaveOccurred())
-	spoke, err = client.New(spokeCfg, client.Options{Scheme: controller.NewScheme()})
-	Expect(err).NotTo(HaveOccurred())
-	stopGC, err = testbed.StartGarbageCollector(hubEnv, hubCfg)
-	Expect(err).NotTo(HaveOccurred())
+	testbed.Log()
+	h := testbed.StartCluster(testbed.ClusterOptions{Options: testbed.All, GarbageCollector: true})
+	s := testbed.StartCluster(testbed.ClusterOptions{Options: testbed.Options{PrometheusOperator: true}})
+	hubCfg, hub = h.Config, h.Client
+	spokeEnv, spokeCfg, spoke = s.Env, s.Config, s.Client
 
 	// The guard on both clusters, and on the spoke the guard of its writer,
 	// the identity its kubeconfig names.
@@ -82,17 +65,6 @@ var _ = BeforeSuite(func() {
 	}
 	applyAll(spoke, kustomizeBuild("spoke-guard"))
 	waitForGuard(spoke, spokeWriter)
-})
-
-var _ = AfterSuite(func() {
-	if stopGC != nil {
-		Expect(stopGC()).To(Succeed())
-	}
-	for _, e := range []*envtest.Environment{hubEnv, spokeEnv} {
-		if e != nil {
-			Expect(e.Stop()).To(Succeed())
-		}
-	}
 })
 
 // applyAll server-side applies objects as an admin.
@@ -185,10 +157,7 @@ func impersonating(cfg *rest.Config, user, ns string) *rest.Config {
 	return cfg
 }
 
-func ensureNamespace(c client.Client, name string) {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	Expect(client.IgnoreAlreadyExists(c.Create(ctx, ns))).To(Succeed())
-}
+func ensureNamespace(c client.Client, name string) { testbed.EnsureNamespace(ctx, c, name) }
 
 // running is one manager started under an installation's identity.
 type running struct {
@@ -214,16 +183,9 @@ func install(in installation) *running {
 	if leaseNS == "" && len(in.watch) != 1 {
 		leaseNS = in.namespace
 	}
-	mgr, _, err := operator.New(mctx, cfg, operator.Options{
-		MetricsAddr:             "0",
-		ProbeAddr:               "0",
-		MaxConcurrentReconciles: 2,
-		ProxyImage:              "registry.example.com/oauth-proxy:test",
-		SkipNameValidation:      true,
-		WatchNamespaces:         in.watch,
-		LeaderElection:          true,
-		LeaderElectionNamespace: leaseNS,
-	})
+	o := testbed.ManagerOptions()
+	o.WatchNamespaces, o.LeaderElection, o.LeaderElectionNamespace = in.watch, true, leaseNS
+	mgr, _, err := operator.New(mctx, cfg, o)
 	Expect(err).NotTo(HaveOccurred())
 	r := &running{in: in, cancel: cancel, done: make(chan struct{}), op: as(hubCfg, in.username(), in.namespace)}
 	go func() {

@@ -6,7 +6,6 @@ package multicluster
 
 import (
 	"context"
-	"io"
 	"testing"
 	"time"
 
@@ -18,25 +17,16 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
-	"github.com/kialiauth/kiali-auth-proxy-operator/internal/operator"
 	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
 
 var (
-	ctx context.Context
+	ctx = context.Background()
 
-	hubEnv, spokeEnv *envtest.Environment
-	hubCfg, spokeCfg *rest.Config
+	spokeCfg *rest.Config
 	// hub and spoke talk to the API servers directly, never through a cache.
 	hub, spoke client.Client
-
-	mgrCancel context.CancelFunc
-	mgrDone   chan struct{}
 )
 
 func TestMultiCluster(t *testing.T) {
@@ -48,53 +38,11 @@ func TestMultiCluster(t *testing.T) {
 }
 
 var _ = BeforeSuite(func() {
-	logf.SetLogger(zap.New(zap.WriteTo(io.MultiWriter(GinkgoWriter)), zap.UseDevMode(true)))
-	ctx = context.Background()
-
-	var err error
-	hubEnv, err = testbed.NewEnvironment(testbed.All)
-	Expect(err).NotTo(HaveOccurred())
-	hubCfg, err = hubEnv.Start()
-	Expect(err).NotTo(HaveOccurred())
-	spokeEnv, err = testbed.NewEnvironment(testbed.Options{PrometheusOperator: true})
-	Expect(err).NotTo(HaveOccurred())
-	spokeCfg, err = spokeEnv.Start()
-	Expect(err).NotTo(HaveOccurred())
-
-	hub, err = client.New(hubCfg, client.Options{Scheme: controller.NewScheme()})
-	Expect(err).NotTo(HaveOccurred())
-	spoke, err = client.New(spokeCfg, client.Options{Scheme: controller.NewScheme()})
-	Expect(err).NotTo(HaveOccurred())
-
-	mctx, cancel := context.WithCancel(ctx)
-	mgr, _, err := operator.New(mctx, hubCfg, operator.Options{
-		MetricsAddr:             "0",
-		ProbeAddr:               "0",
-		MaxConcurrentReconciles: 2,
-		ProxyImage:              "registry.example.com/oauth-proxy:test",
-		SkipNameValidation:      true,
-	})
-	Expect(err).NotTo(HaveOccurred())
-	mgrCancel = cancel
-	mgrDone = make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(mgrDone)
-		Expect(mgr.Start(mctx)).To(Succeed())
-	}()
-	Expect(mgr.GetCache().WaitForCacheSync(mctx)).To(BeTrue())
-})
-
-var _ = AfterSuite(func() {
-	if mgrCancel != nil {
-		mgrCancel()
-		Eventually(mgrDone).Should(BeClosed())
-	}
-	for _, e := range []*envtest.Environment{hubEnv, spokeEnv} {
-		if e != nil {
-			Expect(e.Stop()).To(Succeed())
-		}
-	}
+	testbed.Log()
+	h := testbed.StartCluster(testbed.ClusterOptions{Options: testbed.All})
+	s := testbed.StartCluster(testbed.ClusterOptions{Options: testbed.Options{PrometheusOperator: true}})
+	hub, spoke, spokeCfg = h.Client, s.Client, s.Config
+	testbed.StartManager(ctx, h.Config, testbed.ManagerOptions())
 })
 
 // kubeconfigFor writes a kubeconfig for cfg, as
@@ -123,7 +71,4 @@ func remoteClusterSecret(namespace, cluster string, kubeconfig []byte) *corev1.S
 	}
 }
 
-func ensureNamespace(c client.Client, name string) {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	Expect(client.IgnoreAlreadyExists(c.Create(ctx, ns))).To(Succeed())
-}
+func ensureNamespace(c client.Client, name string) { testbed.EnsureNamespace(ctx, c, name) }

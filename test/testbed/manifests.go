@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 
@@ -18,11 +17,9 @@ import (
 // KustomizeBuild builds config/<dir> as make deploy does, with the
 // kustomize the Makefile installs into bin/ (or one on PATH).
 func KustomizeBuild(dir string) ([]*unstructured.Unstructured, error) {
-	bin := filepath.Join(Root(), "bin", "kustomize")
-	if _, err := os.Stat(bin); err != nil {
-		if bin, err = exec.LookPath("kustomize"); err != nil {
-			return nil, errors.New("kustomize is needed: make kustomize installs it into bin/")
-		}
+	bin, err := Tool("kustomize")
+	if err != nil {
+		return nil, err
 	}
 	out, err := exec.Command(bin, "build", filepath.Join(Root(), "config", dir)).Output()
 	if ee := (&exec.ExitError{}); errors.As(err, &ee) {

@@ -19,16 +19,12 @@ import (
 	. "github.com/onsi/gomega"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
-	"github.com/kialiauth/kiali-auth-proxy-operator/internal/operator"
 	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
 
 var (
-	ctx context.Context
+	ctx = context.Background()
 	cfg *rest.Config
 	// k talks to the API server directly, never through a cache.
 	k client.WithWatch
@@ -42,10 +38,7 @@ func TestUpgrade(t *testing.T) {
 	RunSpecs(t, "Upgrade Suite")
 }
 
-var _ = BeforeSuite(func() {
-	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
-	ctx = context.Background()
-})
+var _ = BeforeSuite(func() { testbed.Log() })
 
 // startCluster starts a control plane of its own for the calling
 // container, until its specs are done: each layout of the Kiali operator is
@@ -55,37 +48,16 @@ func startCluster() {
 	GinkgoHelper()
 	// What the reference setup needs: the Kiali CR and Istio's kinds for its
 	// exposure and lock-down.
-	env, err := testbed.NewEnvironment(testbed.Options{Kiali: true, Istio: true})
-	Expect(err).NotTo(HaveOccurred())
-	cfg, err = env.Start()
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(env.Stop)
-	k, err = client.NewWithWatch(cfg, client.Options{Scheme: controller.NewScheme()})
-	Expect(err).NotTo(HaveOccurred())
+	c := testbed.StartCluster(testbed.ClusterOptions{Options: testbed.Options{Kiali: true, Istio: true}})
+	cfg, k = c.Config, c.Client
 }
 
 // startOperator starts the current operator as the manager binary does,
 // with proxyImage as its default proxy image, until the calling container's
 // specs are done.
 func startOperator(proxyImage string) {
-	mctx, cancel := context.WithCancel(ctx)
-	mgr, _, err := operator.New(mctx, cfg, operator.Options{
-		MetricsAddr:             "0",
-		ProbeAddr:               "0",
-		MaxConcurrentReconciles: 2,
-		ProxyImage:              proxyImage,
-		SkipNameValidation:      true,
-	})
-	Expect(err).NotTo(HaveOccurred())
-	done := make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(done)
-		Expect(mgr.Start(mctx)).To(Succeed())
-	}()
-	DeferCleanup(func() {
-		cancel()
-		Eventually(done).Should(BeClosed())
-	})
-	Expect(mgr.GetCache().WaitForCacheSync(mctx)).To(BeTrue())
+	GinkgoHelper()
+	o := testbed.ManagerOptions()
+	o.ProxyImage = proxyImage
+	testbed.StartManager(ctx, cfg, o)
 }
