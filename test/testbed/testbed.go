@@ -3,6 +3,34 @@
 // anything but the Go module proxy: the binaries are built by
 // hack/envtest-assets.sh and the third-party CRDs are read from the Go
 // modules that ship them.
+//
+// A suite is its Ginkgo entry point and a BeforeSuite of a few lines; the
+// control plane, the manager and the helpers stop and clean up on their own:
+//
+//	var (
+//		ctx = context.Background()
+//		k   client.Client
+//	)
+//
+//	func TestExample(t *testing.T) {
+//		RegisterFailHandler(Fail)
+//		RunSpecs(t, "Example Suite")
+//	}
+//
+//	var _ = BeforeSuite(func() {
+//		testbed.Log()
+//		c := testbed.StartCluster(testbed.ClusterOptions{Options: testbed.All})
+//		k = c.Client
+//		testbed.StartManager(ctx, c.Config, testbed.ManagerOptions())
+//	})
+//
+//	var _ = It("converges the reference setup", func() {
+//		ns := testbed.NewNamespace(ctx, k, "ex-")
+//		testbed.CreateHtpasswd(ctx, k, ns)
+//		kap := testbed.Reference(ns)
+//		Expect(k.Create(ctx, kap)).To(Succeed())
+//		Eventually(testbed.Converged(ctx, k, kap)).Should(Succeed())
+//	})
 package testbed
 
 import (
