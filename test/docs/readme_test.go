@@ -1,5 +1,5 @@
 // Package docs checks that the commands README.md tells a newcomer to run
-// exist.
+// exist, and that the files and names docs/architecture.md points to do.
 package docs
 
 import (
