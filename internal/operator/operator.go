@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -171,8 +170,8 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (manager.Manager, *ct
 			Client:     mgr.GetClient(),
 			Scheme:     scheme,
 			FieldOwner: ctrlpkg.FieldOwner,
-			// Must match the kinds watched with builder.OnlyMetadata.
-			MetadataOnly: map[schema.GroupKind]bool{{Kind: "ConfigMap"}: true},
+			// The kinds watched with builder.OnlyMetadata: from the same table.
+			MetadataOnly: ctrlpkg.MetadataOnlyKinds(),
 		},
 	}
 	if err := r.SetupWithManager(ctx, mgr, controller.Options{
