@@ -9,8 +9,10 @@ import (
 	"testing"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
 
@@ -70,4 +72,32 @@ func TestCRDsAreReadOnly(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Every kind the operator makes (controller.Kinds) is granted what making
+// it takes: read and watch it, create it, delete it when pruned, and patch
+// it (server-side apply) unless it is only ever created.
+func TestEveryKindIsGranted(t *testing.T) {
+	role := managerRole(t)
+	for _, k := range controller.Kinds {
+		gvr, _ := meta.UnsafeGuessKindToResource(k.WithVersion(k.Versions[0]))
+		if k.CRD != "" && k.CRD != gvr.Resource+"."+k.Group {
+			t.Errorf("%s: the CRD %s is not the kind's resource %s", k.GroupKind, k.CRD, gvr.Resource)
+		}
+		want := []string{"get", "list", "watch", "create", "delete"}
+		if !k.Generated {
+			want = append(want, "patch")
+		}
+		for _, verb := range want {
+			if !grants(role, k.Group, gvr.Resource, verb) {
+				t.Errorf("%s: config/rbac/role.yaml does not grant %s on %s", k.GroupKind, verb, gvr.Resource)
+			}
+		}
+	}
+}
+
+func grants(role *rbacv1.ClusterRole, group, resource, verb string) bool {
+	return slices.ContainsFunc(role.Rules, func(r rbacv1.PolicyRule) bool {
+		return slices.Contains(r.APIGroups, group) && slices.Contains(r.Resources, resource) && slices.Contains(r.Verbs, verb)
+	})
 }
