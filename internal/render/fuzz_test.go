@@ -70,11 +70,13 @@ func fuzzKAP(t *testing.T, name, host, gateway, version, annKey, annVal, sarVerb
 }
 
 // Any KialiAuthProxy the API server accepts renders, twice the same, into
-// objects with valid names, labels and annotations, with every managed
-// proxy flag exactly once and Kiali anonymous inside the mesh.
+// objects with valid names, labels and annotations, with the managed proxy
+// flags as meshv1alpha1.ManagedProxyFlags says, and Kiali anonymous inside
+// the mesh with no protected pod annotation but the operator's.
 func FuzzRender(f *testing.F) {
 	f.Add("kiali", "kiali.mesh.apps.north.example.com", "istio-system/mesh-apps-gateway", "default", "", "", "get", "pods", "", "", uint8(1), false, false)
 	f.Add("console", "kiali.example.com", "mesh/gw", "v2.4", "example.com/team", "a", "list", "services", "-upstream-timeout=2m", `{"deployment":{"pod_labels":null}}`, uint8(3), true, true)
+	f.Add("kiali", "kiali.example.com", "mesh/gw", "latest", "", "", "get", "pods", "", `{"deployment":{"pod_annotations":{"traffic.sidecar.istio.io/excludeInboundPorts":"20001","proxy.istio.io/config":"{}"}}}`, uint8(1), false, false)
 	f.Fuzz(func(t *testing.T, name, host, gateway, version, annKey, annVal, sarVerb, sarResource, extraArg, overrides string, replicas uint8, tlsOff, route bool) {
 		kap := fuzzKAP(t, name, host, gateway, version, annKey, annVal, sarVerb, sarResource, extraArg, overrides, replicas, tlsOff, route)
 		if kap == nil {
@@ -110,6 +112,9 @@ func FuzzRender(f *testing.F) {
 			s, ok := v.(string)
 			if !ok {
 				t.Fatalf("Kiali pod annotation %q is %T", k, v)
+			}
+			if own, mesh := MeshPodAnnotations()[k]; meshv1alpha1.PodAnnotationProtected(k) && (!mesh || s != own) {
+				t.Fatalf("the protected annotation %s=%q reaches the Kiali pod", k, s)
 			}
 			kialiAnn[k] = s
 		}
