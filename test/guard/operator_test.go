@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -348,6 +349,42 @@ var _ = Describe("the operator's own writes", func() {
 			Expect(get(sa).GetLabels()).To(BeEmpty())
 			Expect(sa.GetAnnotations()).To(BeEmpty())
 			Expect(sa.GetOwnerReferences()).To(BeEmpty())
+		})
+
+		// The guard's renderedName spells out the names of
+		// internal/render/names.go; every object the operator renders,
+		// exposed either way, must be one it lets the operator take over.
+		It("takes over a hand-made copy of every object it renders, under the name it renders", func() {
+			kap := &meshv1alpha1.KialiAuthProxy{}
+			Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(owner.Object, kap)).To(Succeed())
+			routed := kap.DeepCopy()
+			routed.Spec.Exposure.VirtualService = nil
+			routed.Spec.Exposure.Route = &meshv1alpha1.RouteExposure{}
+			in := render.Inputs{
+				SessionSecret: render.SecretKey{Name: "kiali-proxy", Key: meshv1alpha1.DefaultSessionSecretKey},
+				Htpasswd:      &render.SecretKey{Name: "htpasswd", Key: meshv1alpha1.DefaultHtpasswdKey},
+			}
+			seen := map[string]bool{}
+			for _, o := range append(render.Objects(kap, in), render.Objects(routed, in)...) {
+				raw, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+				Expect(err).NotTo(HaveOccurred())
+				rendered := &unstructured.Unstructured{Object: raw}
+				unstructured.RemoveNestedField(rendered.Object, "status")
+				unstructured.RemoveNestedField(rendered.Object, "metadata", "creationTimestamp")
+				id := rendered.GetKind() + " " + rendered.GetName()
+				if seen[id] {
+					continue
+				}
+				seen[id] = true
+
+				hand := rendered.DeepCopy()
+				hand.SetLabels(nil)
+				hand.SetOwnerReferences(nil)
+				Expect(k.Create(ctx, hand, client.FieldOwner("kubectl-create"))).To(Succeed(), id)
+				setOwnerReferences(rendered, controllerRef())
+				Expect(apply(operator, rendered, true)).To(Succeed(), id)
+			}
+			Expect(seen).To(HaveKey("Route " + render.NamesFor(kap).Proxy))
 		})
 
 		It("takes over a hand-made ServiceAccount of the name it renders", func() {
