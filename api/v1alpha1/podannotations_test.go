@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -101,5 +102,27 @@ func TestOperatorsPodAnnotationsAreProtected(t *testing.T) {
 		if !PodAnnotationProtected(key) {
 			t.Errorf("%s is not in ProtectedPodAnnotations", key)
 		}
+	}
+}
+
+// The CRD holds the rules derived from ProtectedPodAnnotations, after the
+// one on the keys' form: a CRD generated before the list changed would
+// enforce the old one.
+func TestCRDCarriesThePodAnnotationRules(t *testing.T) {
+	crd := loadCRD(t)
+	kiali := crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"].Properties["kiali"]
+	ann, ok := kiali.Properties["podAnnotations"]
+	if !ok || len(ann.XValidations) == 0 {
+		t.Fatal("no spec.kiali.podAnnotations rules in the CRD")
+	}
+	var got []PodAnnotationRule
+	for _, r := range ann.XValidations[1:] {
+		got = append(got, PodAnnotationRule{Rule: r.Rule, Message: r.Message})
+	}
+	if want := PodAnnotationRules(); !slices.Equal(got, want) {
+		t.Errorf("the CRD's podAnnotations rules are not those of the list: run make generate manifests\n got: %v\nwant: %v", got, want)
+	}
+	if ann.MaxProperties == nil || *ann.MaxProperties != 64 {
+		t.Error("spec.kiali.podAnnotations lost its bound, which bounds the rules' cost")
 	}
 }
