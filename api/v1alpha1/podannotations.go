@@ -68,15 +68,17 @@ var ProtectedPodAnnotations = []ProtectedPodAnnotation{
 	{Key: "sidecar.istio.io/status", Why: whySidecarShape},
 	// Replaces the sidecar's image with any other.
 	{Key: "sidecar.istio.io/proxyImage", Why: whySidecarShape},
-	// A ConfigMap whose Envoy bootstrap replaces the sidecar's listeners.
+	// Names a ConfigMap whose Envoy bootstrap overrides the sidecar's own,
+	// listeners included.
 	{Key: "sidecar.istio.io/bootstrapOverride", Why: whySidecarShape},
 	// inject.istio.io/templates picks the injection templates: grpc-agent
 	// injects an istio-proxy that captures nothing.
 	{Key: "inject.istio.io/", Why: whySidecarShape},
 	// ambient.istio.io/redirection claims ztunnel's capture, which the
 	// MeshLocked check takes as proof that the mesh carries Kiali's
-	// traffic (internal/controller/meshpods.go); the others ask ztunnel
-	// to leave inbound traffic alone.
+	// traffic (internal/controller/meshpods.go); others, such as
+	// ambient.istio.io/bypass-inbound-capture, ask ztunnel to leave the
+	// pod's inbound traffic alone.
 	{Key: "ambient.istio.io/", Why: whySidecarShape},
 
 	{Key: SidecarInjectAnnotation, Why: whyInjected},
