@@ -127,7 +127,10 @@ const (
 	ReasonPasswordTooLong      = "PasswordTooLong"
 	ReasonCookieRefreshIgnored = "CookieRefreshIgnored"
 	ReasonExtraArgsIgnored     = "ExtraArgsIgnored"
-	ReasonCertificateInvalid   = "CertificateInvalid"
+	// ReasonPodAnnotationsIgnored: spec.kiali.podAnnotations holds
+	// protected annotations, stored before the rule that refuses them.
+	ReasonPodAnnotationsIgnored = "PodAnnotationsIgnored"
+	ReasonCertificateInvalid    = "CertificateInvalid"
 	// ReasonAdoptionRequired: objects of the names the operator would use
 	// exist, spec.adoption is Refuse, and nothing was applied.
 	ReasonAdoptionRequired = "AdoptionRequired"

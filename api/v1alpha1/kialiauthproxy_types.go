@@ -173,15 +173,13 @@ type KialiSpec struct {
 
 	// PodAnnotations are added to the Kiali pod. The annotations that put
 	// Kiali in the mesh (sidecar.istio.io/inject and proxy.istio.io/config)
-	// are always set by the operator and cannot be given here.
+	// are always set by the operator and cannot be given here, nor can
+	// those by which Istio decides how Kiali's sidecar is made and what
+	// traffic it captures (traffic.sidecar.istio.io/*,
+	// status.sidecar.istio.io/*, inject.istio.io/*, ambient.istio.io/* and
+	// others): the lock-down is enforced by that sidecar.
 	// +optional
-	// +kubebuilder:validation:MaxProperties=64
-	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$'))",message="spec.kiali.podAnnotations keys must be annotation names such as example.com/team"
-	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.startsWith('traffic.sidecar.istio.io/') || k.startsWith('status.sidecar.istio.io/') || k == 'sidecar.istio.io/interceptionMode')",message="spec.kiali.podAnnotations must not set traffic.sidecar.istio.io/*, status.sidecar.istio.io/* or sidecar.istio.io/interceptionMode: they would let traffic reach Kiali around its sidecar"
-	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k == 'sidecar.istio.io/status' || k == 'sidecar.istio.io/proxyImage' || k == 'sidecar.istio.io/bootstrapOverride' || k.startsWith('inject.istio.io/') || k.startsWith('ambient.istio.io/'))",message="spec.kiali.podAnnotations must not set sidecar.istio.io/status, sidecar.istio.io/proxyImage, sidecar.istio.io/bootstrapOverride, inject.istio.io/* or ambient.istio.io/*: they fake, replace or reshape Kiali's sidecar, on which the lock-down depends"
-	// +kubebuilder:validation:XValidation:rule="!('sidecar.istio.io/inject' in self)",message="spec.kiali.podAnnotations must not set sidecar.istio.io/inject: Kiali is always injected so that only the proxy can reach it"
-	// +kubebuilder:validation:XValidation:rule="!('proxy.istio.io/config' in self)",message="spec.kiali.podAnnotations must not set proxy.istio.io/config: the operator sets it to hold Kiali until its sidecar is ready"
-	PodAnnotations map[string]string `json:"podAnnotations,omitempty"`
+	PodAnnotations KialiPodAnnotations `json:"podAnnotations,omitempty"`
 
 	// Overrides is merged into the Kiali CR's spec last, key by key (objects
 	// are merged recursively, any other value replaces what the operator

@@ -78,6 +78,14 @@ type ManagedProxyFlag struct {
 	// -<name>: <Instead>"; it names Field. Flags with the same Instead share
 	// one rule and one message.
 	Instead string
+	// Always is set for a flag the operator puts on every proxy command
+	// line, exactly once, whatever the spec says: without it the proxy would
+	// listen, forward, authorize, keep its cookie or log other than the
+	// operator intends. The other flags are rendered for some specs only
+	// (TLS, htpasswd) or never (the operator relies on oauth-proxy's
+	// default, or on the flag being absent); each appears at most once.
+	// internal/render's tests check the renderer against it.
+	Always bool
 }
 
 const (
@@ -97,45 +105,49 @@ const (
 )
 
 // ManagedProxyFlags are the oauth-proxy flags the operator renders or
-// decides from the spec.
+// decides from the spec. Every flag the operator renders must be one of
+// them, and so never one of AllowedProxyFlags: Go's flag package lets the
+// last occurrence of a flag win, so a rendered flag that extraArgs could
+// also set would be the user's to decide. internal/render's tests check
+// every flag its command lines hold against this list.
 var ManagedProxyFlags = []ManagedProxyFlag{
-	{Name: "provider", Instead: insteadOpenShiftLogin},
-	{Name: "openshift-service-account", Instead: insteadOpenShiftLogin},
+	{Name: "provider", Instead: insteadOpenShiftLogin, Always: true},
+	{Name: "openshift-service-account", Instead: insteadOpenShiftLogin, Always: true},
 	{Name: "client-id", Instead: insteadOpenShiftLogin},
 	{Name: "client-secret", Instead: insteadOpenShiftLogin},
 	{Name: "client-secret-file", Instead: insteadOpenShiftLogin},
-	{Name: "openshift-ca", Instead: insteadOpenShiftLogin},
-	{Name: "email-domain", Instead: insteadOpenShiftLogin},
+	{Name: "openshift-ca", Instead: insteadOpenShiftLogin, Always: true},
+	{Name: "email-domain", Instead: insteadOpenShiftLogin, Always: true},
 
-	{Name: "http-address", Instead: insteadPlumbing},
-	{Name: "upstream", Instead: insteadPlumbing},
-	{Name: "upstream-ca", Instead: insteadPlumbing},
+	{Name: "http-address", Instead: insteadPlumbing, Always: true},
+	{Name: "upstream", Instead: insteadPlumbing, Always: true},
+	{Name: "upstream-ca", Instead: insteadPlumbing, Always: true},
 	{Name: "proxy-prefix", Instead: insteadPlumbing},
 
-	{Name: "https-address", Field: "spec.proxy.tls", Instead: insteadTLS},
+	{Name: "https-address", Field: "spec.proxy.tls", Instead: insteadTLS, Always: true},
 	{Name: "tls-cert", Field: "spec.proxy.tls", Instead: insteadTLS},
 	{Name: "tls-key", Field: "spec.proxy.tls", Instead: insteadTLS},
 
-	{Name: "openshift-sar", Field: "spec.proxy.subjectAccessReviews", Instead: insteadSAR},
+	{Name: "openshift-sar", Field: "spec.proxy.subjectAccessReviews", Instead: insteadSAR, Always: true},
 	{Name: "openshift-sar-by-host", Field: "spec.proxy.subjectAccessReviews", Instead: insteadSAR},
 	{Name: "openshift-group", Field: "spec.proxy.subjectAccessReviews", Instead: insteadSAR},
 
 	{Name: "cookie-secret", Field: "spec.proxy.sessionSecret", Instead: insteadSessionSecret},
-	{Name: "cookie-secret-file", Field: "spec.proxy.sessionSecret", Instead: insteadSessionSecret},
-	{Name: "cookie-expire", Field: "spec.proxy.cookie.expire", Instead: insteadCookieExpire},
+	{Name: "cookie-secret-file", Field: "spec.proxy.sessionSecret", Instead: insteadSessionSecret, Always: true},
+	{Name: "cookie-expire", Field: "spec.proxy.cookie.expire", Instead: insteadCookieExpire, Always: true},
 	{Name: "cookie-refresh", Field: "spec.proxy.cookie.expire", Instead: insteadCookieRefresh},
 	{Name: "cookie-name", Instead: insteadCookie},
 	{Name: "cookie-domain", Instead: insteadCookie},
-	{Name: "cookie-secure", Instead: insteadCookie},
+	{Name: "cookie-secure", Instead: insteadCookie, Always: true},
 	{Name: "cookie-httponly", Instead: insteadCookie},
-	{Name: "cookie-samesite", Instead: insteadCookie},
+	{Name: "cookie-samesite", Instead: insteadCookie, Always: true},
 
 	{Name: "htpasswd-file", Field: "spec.proxy.htpasswd", Instead: insteadHtpasswd},
 	{Name: "display-htpasswd-form", Field: "spec.proxy.htpasswd", Instead: insteadHtpasswd},
 	{Name: "skip-provider-button", Field: "spec.proxy.htpasswd", Instead: insteadProviderButton},
 	{Name: "pass-basic-auth", Instead: insteadPassBasicAuth},
 
-	{Name: "request-logging", Field: "spec.proxy.requestLogging", Instead: insteadRequestLogging},
+	{Name: "request-logging", Field: "spec.proxy.requestLogging", Instead: insteadRequestLogging, Always: true},
 
 	{Name: "redirect-url", Field: "spec.exposure.host", Instead: insteadRedirect},
 }

@@ -1,9 +1,16 @@
-// Command rulegen writes api/v1alpha1/zz_generated.extraargs.go: the
-// ProxyExtraArgs type of spec.proxy.extraArgs, with the CEL rules that
-// v1alpha1.ExtraArgsRules derives from the allowed and managed oauth-proxy
-// flags as its validation markers, for controller-gen to put in the CRD.
+// Command rulegen writes the types whose CEL rules are derived from Go
+// lists, with the rules as validation markers for controller-gen to put in
+// the CRD:
 //
-//	go run ./hack/rulegen
+//   - api/v1alpha1/zz_generated.extraargs.go: ProxyExtraArgs, the type of
+//     spec.proxy.extraArgs, with the rules v1alpha1.ExtraArgsRules derives
+//     from the allowed and managed oauth-proxy flags;
+//
+//   - api/v1alpha1/zz_generated.podannotations.go: KialiPodAnnotations, the
+//     type of spec.kiali.podAnnotations, with the rules
+//     v1alpha1.PodAnnotationRules derives from the protected annotations.
+//
+//     go run ./hack/rulegen
 package main
 
 import (
@@ -12,6 +19,7 @@ import (
 	"fmt"
 	"go/format"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -20,20 +28,35 @@ import (
 )
 
 func main() {
-	out := flag.String("out", "api/v1alpha1/zz_generated.extraargs.go", "file to write")
+	dir := flag.String("dir", "api/v1alpha1", "directory to write the files to")
 	boilerplate := flag.String("boilerplate", "hack/boilerplate.go.txt", "license header")
 	flag.Parse()
 	header, err := os.ReadFile(*boilerplate)
-	if err == nil {
+	for _, f := range Files {
+		if err != nil {
+			break
+		}
 		var src []byte
-		if src, err = Generate(header); err == nil {
-			err = os.WriteFile(*out, src, 0o644)
+		if src, err = f.Generate(header); err == nil {
+			err = os.WriteFile(filepath.Join(*dir, f.Name), src, 0o644)
 		}
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rulegen:", err)
 		os.Exit(1)
 	}
+}
+
+// File is one file rulegen writes.
+type File struct {
+	Name     string
+	Generate func(header []byte) ([]byte, error)
+}
+
+// Files are the files rulegen writes, in api/v1alpha1.
+var Files = []File{
+	{Name: "zz_generated.extraargs.go", Generate: Generate},
+	{Name: "zz_generated.podannotations.go", Generate: GeneratePodAnnotations},
 }
 
 // Bounds of spec.proxy.extraArgs. They also bound the cost the API server

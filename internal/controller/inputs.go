@@ -140,6 +140,12 @@ func ignoredProblems(kap *meshv1alpha1.KialiAuthProxy, ig render.Ignored) []cond
 			"spec.proxy.extraArgs %s are not passed to oauth-proxy: they are not on the list of flags that cannot weaken the proxy (the object was stored before that rule); remove them, or use the spec field for a setting the operator manages",
 			strings.Join(names, ", "))})
 	}
+	if dropped := ig.PodAnnotations; len(dropped) > 0 {
+		// Only the keys, as for the extra arguments.
+		ps = append(ps, conditions.Problem{Reason: meshv1alpha1.ReasonPodAnnotationsIgnored, Message: fmt.Sprintf(
+			"spec.kiali.podAnnotations %s are not put on the Kiali pod: they decide whether and how Kiali gets its sidecar, which enforces the lock-down (the object was stored before the rule that refuses them); remove them",
+			strings.Join(dropped, ", "))})
+	}
 	if c := kap.Spec.Proxy.Cookie; ig.CookieRefresh {
 		// Stored before admission refused it; it is not rendered.
 		ps = append(ps, conditions.Problem{Reason: meshv1alpha1.ReasonCookieRefreshIgnored, Message: fmt.Sprintf(

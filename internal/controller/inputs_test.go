@@ -52,12 +52,16 @@ func TestSpecProblemsReportStoredSettingsNoLongerRendered(t *testing.T) {
 	kap := testKAP()
 	kap.Spec.Proxy.ExtraArgs = []string{"-client-secret=hunter2", "-upstream-timeout=2m"}
 	kap.Spec.Proxy.Cookie = &meshv1alpha1.CookieSpec{Refresh: &metav1.Duration{Duration: time.Hour}}
+	kap.Spec.Kiali.PodAnnotations = map[string]string{"traffic.sidecar.istio.io/excludeInboundPorts": "20001", "example.com/team": "mesh"}
 	got := map[string]string{}
 	for _, p := range specProblems(kap.WithDefaults("")) {
 		got[p.Reason] = p.Message
 	}
 	if msg := got[meshv1alpha1.ReasonExtraArgsIgnored]; !strings.Contains(msg, "-client-secret") || strings.Contains(msg, "hunter2") || strings.Contains(msg, "upstream-timeout") {
 		t.Errorf("ExtraArgsIgnored: %q", msg)
+	}
+	if msg := got[meshv1alpha1.ReasonPodAnnotationsIgnored]; !strings.Contains(msg, "traffic.sidecar.istio.io/excludeInboundPorts") || strings.Contains(msg, "20001") || strings.Contains(msg, "example.com/team") {
+		t.Errorf("PodAnnotationsIgnored: %q", msg)
 	}
 	if msg := got[meshv1alpha1.ReasonCookieRefreshIgnored]; !strings.Contains(msg, "1h0m0s") || !strings.Contains(msg, "8h0m0s") {
 		t.Errorf("CookieRefreshIgnored: %q", msg)

@@ -42,6 +42,12 @@ const (
 	ambientRedirectionEnabled = "enabled"
 )
 
+// MeshPodAnnotationsRead are the pod annotations the MeshLocked check
+// reads. The pod cache keeps these and drops every other annotation
+// (internal/operator's pod transform), so an annotation read here but not
+// listed would always look absent.
+var MeshPodAnnotationsRead = []string{ambientRedirection}
+
 // serviceMeshMemberGK is OpenShift Service Mesh 2.x's namespace enrolment:
 // only member namespaces get sidecars there.
 var serviceMeshMemberGK = schema.GroupKind{Group: "maistra.io", Kind: "ServiceMeshMember"}

@@ -5,6 +5,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+
+	ctrlpkg "github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 )
 
 // lastAppliedAnnotation is kubectl's copy of the whole object as last
@@ -53,7 +55,8 @@ func slimSecretMetadata(in any) (any, error) {
 }
 
 // slimPod is the transform for the cached Kiali and proxy pods: MeshLocked
-// needs the labels, the mesh annotations, the container names (an
+// needs the labels, the annotations it reads
+// (controller.MeshPodAnnotationsRead), the container names (an
 // istio-proxy sidecar, or a native one among the init containers) and
 // whether the pod runs. Nothing else of a pod is kept.
 func slimPod(in any) (any, error) {
@@ -73,7 +76,7 @@ func slimPod(in any) (any, error) {
 		},
 		Status: corev1.PodStatus{Phase: pod.Status.Phase},
 	}
-	for _, key := range []string{"ambient.istio.io/redirection", "sidecar.istio.io/status"} {
+	for _, key := range ctrlpkg.MeshPodAnnotationsRead {
 		if v, ok := pod.Annotations[key]; ok {
 			if out.Annotations == nil {
 				out.Annotations = map[string]string{}

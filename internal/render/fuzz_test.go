@@ -16,17 +16,6 @@ import (
 	validatecr "github.com/kialiauth/kiali-auth-proxy-operator/internal/validate"
 )
 
-// alwaysRendered are the managed flags that must appear exactly once on the
-// proxy's command line, whatever the spec says: without any of them the
-// proxy would listen, forward, authorize or keep its cookie and log other
-// than the operator intends. Every other flag of
-// meshv1alpha1.ManagedProxyFlags appears at most once.
-var alwaysRendered = []string{
-	"provider", "http-address", "https-address", "upstream", "upstream-ca",
-	"openshift-service-account", "openshift-sar", "openshift-ca", "email-domain",
-	"cookie-secret-file", "cookie-expire", "cookie-samesite", "cookie-secure", "request-logging",
-}
-
 // fuzzKAP builds a KialiAuthProxy from fuzzed values and keeps it only if the
 // CRD (schema and CEL rules, evaluated as the API server would) accepts it:
 // the fuzzers explore what users can actually store.
@@ -81,11 +70,13 @@ func fuzzKAP(t *testing.T, name, host, gateway, version, annKey, annVal, sarVerb
 }
 
 // Any KialiAuthProxy the API server accepts renders, twice the same, into
-// objects with valid names, labels and annotations, with every managed
-// proxy flag exactly once and Kiali anonymous inside the mesh.
+// objects with valid names, labels and annotations, with the managed proxy
+// flags as meshv1alpha1.ManagedProxyFlags says, and Kiali anonymous inside
+// the mesh with no protected pod annotation but the operator's.
 func FuzzRender(f *testing.F) {
 	f.Add("kiali", "kiali.mesh.apps.north.example.com", "istio-system/mesh-apps-gateway", "default", "", "", "get", "pods", "", "", uint8(1), false, false)
 	f.Add("console", "kiali.example.com", "mesh/gw", "v2.4", "example.com/team", "a", "list", "services", "-upstream-timeout=2m", `{"deployment":{"pod_labels":null}}`, uint8(3), true, true)
+	f.Add("kiali", "kiali.example.com", "mesh/gw", "latest", "", "", "get", "pods", "", `{"deployment":{"pod_annotations":{"traffic.sidecar.istio.io/excludeInboundPorts":"20001","proxy.istio.io/config":"{}"}}}`, uint8(1), false, false)
 	f.Fuzz(func(t *testing.T, name, host, gateway, version, annKey, annVal, sarVerb, sarResource, extraArg, overrides string, replicas uint8, tlsOff, route bool) {
 		kap := fuzzKAP(t, name, host, gateway, version, annKey, annVal, sarVerb, sarResource, extraArg, overrides, replicas, tlsOff, route)
 		if kap == nil {
@@ -122,6 +113,9 @@ func FuzzRender(f *testing.F) {
 			if !ok {
 				t.Fatalf("Kiali pod annotation %q is %T", k, v)
 			}
+			if own, mesh := MeshPodAnnotations()[k]; meshv1alpha1.PodAnnotationProtected(k) && (!mesh || s != own) {
+				t.Fatalf("the protected annotation %s=%q reaches the Kiali pod", k, s)
+			}
 			kialiAnn[k] = s
 		}
 		checkObjectMeta(t, "Kiali pod", "kiali", nil, kialiAnn)
@@ -154,9 +148,10 @@ func FuzzProxyArgs(f *testing.F) {
 }
 
 // checkManagedFlags checks the rendered command line args of kap: the flags
-// the operator renders for kap without extra arguments come first and are
-// left as they are, each managed flag at most once and those that are always
-// rendered exactly once, and the extra arguments set allowed flags only.
+// the operator renders for kap without extra arguments come first, are left
+// as they are and are all managed flags; each managed flag appears at most
+// once, and those marked Always exactly once; the extra arguments set
+// allowed flags only.
 func checkManagedFlags(t *testing.T, kap *meshv1alpha1.KialiAuthProxy, in Inputs, args []string) {
 	t.Helper()
 	bare := kap.DeepCopy()
@@ -165,18 +160,21 @@ func checkManagedFlags(t *testing.T, kap *meshv1alpha1.KialiAuthProxy, in Inputs
 	if len(args) < len(own) || !slices.Equal(args[:len(own)], own) {
 		t.Fatalf("extra arguments changed the operator's own flags: %v, want %v first", args, own)
 	}
+	for _, a := range own {
+		if _, ok := managedFlag(flagName(a)); !ok {
+			t.Fatalf("the operator renders %q, but -%s is not in meshv1alpha1.ManagedProxyFlags, so the extraArgs rules do not refuse it with a message and nothing checks it stays the operator's", a, flagName(a))
+		}
+	}
 	count := map[string]int{}
 	for _, a := range args {
 		count[flagName(a)]++
 	}
 	for _, f := range meshv1alpha1.ManagedProxyFlags {
-		if count[f.Name] > 1 {
+		switch {
+		case f.Always && count[f.Name] != 1:
+			t.Fatalf("-%s is always rendered, but appears %d times in %v", f.Name, count[f.Name], args)
+		case count[f.Name] > 1:
 			t.Fatalf("-%s appears %d times in %v", f.Name, count[f.Name], args)
-		}
-	}
-	for _, name := range alwaysRendered {
-		if count[name] != 1 {
-			t.Fatalf("-%s appears %d times in %v", name, count[name], args)
 		}
 	}
 	for _, a := range args[len(own):] {
@@ -193,13 +191,13 @@ func flagName(arg string) string {
 	return strings.TrimLeft(name, "-")
 }
 
-// The always-rendered flags are managed flags: the user cannot set them.
-func TestAlwaysRenderedFlagsAreManaged(t *testing.T) {
-	for _, name := range alwaysRendered {
-		if !slices.ContainsFunc(meshv1alpha1.ManagedProxyFlags, func(f meshv1alpha1.ManagedProxyFlag) bool { return f.Name == name }) {
-			t.Errorf("-%s is rendered but not in ManagedProxyFlags", name)
-		}
+// managedFlag is the entry of meshv1alpha1.ManagedProxyFlags for a flag name.
+func managedFlag(name string) (meshv1alpha1.ManagedProxyFlag, bool) {
+	i := slices.IndexFunc(meshv1alpha1.ManagedProxyFlags, func(f meshv1alpha1.ManagedProxyFlag) bool { return f.Name == name })
+	if i < 0 {
+		return meshv1alpha1.ManagedProxyFlag{}, false
 	}
+	return meshv1alpha1.ManagedProxyFlags[i], true
 }
 
 func checkObjectMeta(t *testing.T, kind, name string, labels, annotations map[string]string) {

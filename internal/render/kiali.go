@@ -35,10 +35,9 @@ func kialiSpec(kap *meshv1alpha1.KialiAuthProxy, n Names) (map[string]any, []str
 	}
 
 	podAnnotations := map[string]any{}
-	for key, v := range k.PodAnnotations {
-		if !isSidecarBypass(key) {
-			podAnnotations[key] = v
-		}
+	kept, _ := SplitPodAnnotations(k.PodAnnotations)
+	for key, v := range kept {
+		podAnnotations[key] = v
 	}
 	for key, v := range MeshPodAnnotations() {
 		podAnnotations[key] = v
@@ -234,16 +233,22 @@ func overridesOf(k *meshv1alpha1.KialiSpec) map[string]any {
 	return overrides
 }
 
-// sidecarBypassPrefixes are pod annotations that would let traffic past the
-// sidecar (and so past the lock-down), spoof its injection status (Istio's
-// injector, pkg/kube/inject, reads sidecar.istio.io/status as the record of
-// an injection and skips a pod that has one), swap the sidecar for another
-// image, bootstrap or injection template (grpc-agent injects an
-// istio-proxy that captures nothing), or claim ambient capture.
-var sidecarBypassPrefixes = []string{
-	"traffic.sidecar.istio.io/", "status.sidecar.istio.io/", "sidecar.istio.io/interceptionMode",
-	"sidecar.istio.io/status", "sidecar.istio.io/proxyImage", "sidecar.istio.io/bootstrapOverride",
-	"inject.istio.io/", "ambient.istio.io/",
+// SplitPodAnnotations separates the annotations of spec.kiali.podAnnotations
+// that go on the Kiali pod from those meshv1alpha1.ProtectedPodAnnotations
+// refuses. Admission refuses the latter, but an object stored before a rule
+// existed may still hold them: they are never rendered, and the status
+// reports their keys, sorted.
+func SplitPodAnnotations(annotations map[string]string) (kept map[string]string, dropped []string) {
+	kept = map[string]string{}
+	for key, v := range annotations {
+		if meshv1alpha1.PodAnnotationProtected(key) {
+			dropped = append(dropped, key)
+		} else {
+			kept[key] = v
+		}
+	}
+	sort.Strings(dropped)
+	return kept, dropped
 }
 
 // ProtectedSetting is a Kiali CR setting that spec.kiali.overrides may not
@@ -295,8 +300,9 @@ func ProtectedKialiSettings(kap *meshv1alpha1.KialiAuthProxy) []ProtectedSetting
 }
 
 // restoreProtected undoes what overrides did to the protected settings,
-// drops pod annotations that bypass the sidecar, and returns the paths it
-// had to restore or drop.
+// drops the pod annotations of meshv1alpha1.ProtectedPodAnnotations that
+// the operator did not render, and returns the paths it had to restore or
+// drop.
 func restoreProtected(spec, rendered map[string]any, kap *meshv1alpha1.KialiAuthProxy) []string {
 	var restored []string
 	for _, s := range ProtectedKialiSettings(kap) {
@@ -316,9 +322,10 @@ func restoreProtected(spec, rendered map[string]any, kap *meshv1alpha1.KialiAuth
 		}
 	}
 	ann, _, _ := unstructured.NestedFieldNoCopy(spec, "deployment", "pod_annotations")
+	renderedAnn, _, _ := unstructured.NestedMap(rendered, "deployment", "pod_annotations")
 	if m, ok := ann.(map[string]any); ok {
 		for key := range m {
-			if isSidecarBypass(key) {
+			if _, own := renderedAnn[key]; !own && meshv1alpha1.PodAnnotationProtected(key) {
 				restored = append(restored, "deployment.pod_annotations."+key)
 				delete(m, key)
 			}
@@ -326,15 +333,6 @@ func restoreProtected(spec, rendered map[string]any, kap *meshv1alpha1.KialiAuth
 	}
 	sort.Strings(restored)
 	return restored
-}
-
-func isSidecarBypass(annotation string) bool {
-	for _, p := range sidecarBypassPrefixes {
-		if strings.HasPrefix(annotation, p) {
-			return true
-		}
-	}
-	return false
 }
 
 // KialiViewOnly reports whether the Kiali CR, overrides included, puts

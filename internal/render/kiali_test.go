@@ -183,13 +183,76 @@ func TestProtectedKialiSettingsCannotBeOverridden(t *testing.T) {
 		}
 	}
 
-	kap := loadSample(t, "mesh_v1alpha1_kialiauthproxy.yaml")
-	kap.Spec.Kiali.Overrides = &apiextensionsv1.JSON{Raw: []byte(`{"deployment": {"pod_annotations": {
-		"sidecar.istio.io/status": "{}", "ambient.istio.io/redirection": "enabled", "inject.istio.io/templates": "grpc-agent",
-		"sidecar.istio.io/proxyImage": "example.com/not-envoy", "sidecar.istio.io/bootstrapOverride": "x", "team": "a"}}}`)}
-	ann := nested(t, renderedKialiSpec(t, kap), "deployment", "pod_annotations").(map[string]any)
-	if len(ann) != 3 || ann["team"] != "a" {
-		t.Errorf("pod annotations faking or reshaping the sidecar got through: %v", ann)
+}
+
+// protectedAnnotationExamples are keys each entry of
+// meshv1alpha1.ProtectedPodAnnotations covers, the operator's own
+// annotations left out: the key itself, or a member of its family.
+func protectedAnnotationExamples() []string {
+	var keys []string
+	for _, a := range meshv1alpha1.ProtectedPodAnnotations {
+		key := a.Key
+		if strings.HasSuffix(key, "/") {
+			key += "redirection"
+		}
+		if _, own := MeshPodAnnotations()[key]; !own {
+			keys = append(keys, key)
+		}
+	}
+	return keys
+}
+
+// Every protected pod annotation, from the one list, stays off the Kiali
+// pod whether it comes from spec.kiali.podAnnotations (stored before the
+// rules) or from the overrides, and is reported; the operator's own
+// annotations keep their values.
+func TestProtectedPodAnnotationsNeverReachKiali(t *testing.T) {
+	for key := range MeshPodAnnotations() {
+		if !meshv1alpha1.PodAnnotationProtected(key) {
+			t.Errorf("the operator sets %s on the Kiali pod, but it is not in meshv1alpha1.ProtectedPodAnnotations", key)
+		}
+	}
+	keys := protectedAnnotationExamples()
+	stored := map[string]string{"team": "a"}
+	overrides := map[string]any{"team": "b"}
+	for key := range MeshPodAnnotations() {
+		stored[key] = "x"
+		overrides[key] = "x"
+	}
+	for _, key := range keys {
+		stored[key] = "x"
+		overrides[key] = "x"
+	}
+	raw, err := json.Marshal(map[string]any{"deployment": map[string]any{"pod_annotations": overrides}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, mutate := range map[string]func(*meshv1alpha1.KialiAuthProxy){
+		"podAnnotations": func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Kiali.PodAnnotations = stored },
+		"overrides":      func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Kiali.Overrides = &apiextensionsv1.JSON{Raw: raw} },
+	} {
+		kap := loadSample(t, "mesh_v1alpha1_kialiauthproxy.yaml")
+		mutate(kap)
+		ann := nested(t, renderedKialiSpec(t, kap), "deployment", "pod_annotations").(map[string]any)
+		want := map[string]any{"team": "a"}
+		if name == "overrides" {
+			want["team"] = "b"
+		}
+		for k, v := range MeshPodAnnotations() {
+			want[k] = v
+		}
+		if !reflect.DeepEqual(ann, want) {
+			t.Errorf("%s: pod annotations %v, want %v", name, ann, want)
+		}
+		ig := Render(PlanFor(kap, ""), Inputs{}).Ignored
+		for _, key := range keys {
+			if name == "podAnnotations" && !slices.Contains(ig.PodAnnotations, key) {
+				t.Errorf("spec.kiali.podAnnotations %s is not reported: %v", key, ig.PodAnnotations)
+			}
+			if name == "overrides" && !slices.Contains(ig.Overrides, "deployment.pod_annotations."+key) {
+				t.Errorf("the override of %s is not reported: %v", key, ig.Overrides)
+			}
+		}
 	}
 }
 

@@ -51,8 +51,8 @@ const (
 	// ConfigMap; the operator never writes or clears it.
 	CABundleKey             = "service-ca.crt"
 	OAuthRedirectAnnotation = "serviceaccounts.openshift.io/oauth-redirecturi.primary"
-	SidecarInjectKey        = "sidecar.istio.io/inject"
-	ProxyConfigAnnotation   = "proxy.istio.io/config"
+	SidecarInjectKey        = meshv1alpha1.SidecarInjectAnnotation
+	ProxyConfigAnnotation   = meshv1alpha1.ProxyConfigAnnotation
 	// ExposeRouteLabel marks the pods OpenShift Service Mesh 2.x lets the
 	// router reach in a member namespace.
 	ExposeRouteLabel         = "maistra.io/expose-route"

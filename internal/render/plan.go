@@ -37,6 +37,10 @@ type Ignored struct {
 	// ExtraArgs are the items of spec.proxy.extraArgs the allow list
 	// refuses (stored before the rule existed).
 	ExtraArgs []string
+	// PodAnnotations are the keys of spec.kiali.podAnnotations that
+	// meshv1alpha1.ProtectedPodAnnotations refuses (stored before the
+	// rule existed).
+	PodAnnotations []string
 	// CookieRefresh is set when spec.proxy.cookie.refresh was stored
 	// before admission refused it.
 	CookieRefresh bool

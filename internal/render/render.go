@@ -64,10 +64,16 @@ func Render(p Plan, in Inputs) Output {
 	}
 	sort.SliceStable(objs, func(i, j int) bool { return sortKey(objs[i]) < sortKey(objs[j]) })
 	_, dropped := SplitExtraArgs(d.Spec.Proxy.ExtraArgs)
+	_, droppedAnnotations := SplitPodAnnotations(d.Spec.Kiali.PodAnnotations)
 	c := d.Spec.Proxy.Cookie
 	return Output{
-		Objects:       objs,
-		Ignored:       Ignored{Overrides: ignored, ExtraArgs: dropped, CookieRefresh: c != nil && c.Refresh != nil},
+		Objects: objs,
+		Ignored: Ignored{
+			Overrides:      ignored,
+			ExtraArgs:      dropped,
+			PodAnnotations: droppedAnnotations,
+			CookieRefresh:  c != nil && c.Refresh != nil,
+		},
 		KialiViewOnly: viewOnly,
 	}
 }

@@ -5,10 +5,12 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -35,6 +37,31 @@ var entry = render.NamesFor(&meshv1alpha1.KialiAuthProxy{ObjectMeta: metav1.Obje
 // namesOf are the names the operator renders for KialiAuthProxy kap.
 func namesOf(kap *unstructured.Unstructured) render.Names {
 	return render.NamesFor(&meshv1alpha1.KialiAuthProxy{ObjectMeta: metav1.ObjectMeta{Namespace: kap.GetNamespace(), Name: kap.GetName()}})
+}
+
+// renderedFor is every object the operator renders for KialiAuthProxy kap,
+// exposed by its VirtualService and, again, by a Route, as the operator
+// applies it, without owner references.
+func renderedFor(kap *unstructured.Unstructured) []*unstructured.Unstructured {
+	typed := &meshv1alpha1.KialiAuthProxy{}
+	Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(kap.Object, typed)).To(Succeed())
+	routed := typed.DeepCopy()
+	routed.Spec.Exposure.VirtualService = nil
+	routed.Spec.Exposure.Route = &meshv1alpha1.RouteExposure{}
+	in := render.Inputs{
+		SessionSecret: render.SecretKey{Name: namesOf(kap).SessionSecret, Key: meshv1alpha1.DefaultSessionSecretKey},
+		Htpasswd:      &render.SecretKey{Name: "htpasswd", Key: meshv1alpha1.DefaultHtpasswdKey},
+	}
+	var out []*unstructured.Unstructured
+	for _, o := range append(render.Objects(typed, in), render.Objects(routed, in)...) {
+		raw, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+		Expect(err).NotTo(HaveOccurred())
+		u := &unstructured.Unstructured{Object: raw}
+		unstructured.RemoveNestedField(u.Object, "status")
+		unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
+		out = append(out, u)
+	}
+	return out
 }
 
 // controllerRefTo is the controller reference the operator's apply puts on
@@ -348,6 +375,54 @@ var _ = Describe("the operator's own writes", func() {
 			Expect(get(sa).GetLabels()).To(BeEmpty())
 			Expect(sa.GetAnnotations()).To(BeEmpty())
 			Expect(sa.GetOwnerReferences()).To(BeEmpty())
+		})
+
+		// The guard's resourceRules list the kinds of internal/controller's
+		// kinds table by hand; every kind the operator renders, and the
+		// Secrets it makes, must be among them, or its writes would go
+		// unchecked.
+		It("guards every kind it renders", func() {
+			vap := &admissionregistrationv1.ValidatingAdmissionPolicy{}
+			Expect(k.Get(ctx, client.ObjectKey{Name: writesPolicy}, vap)).To(Succeed())
+			guarded := func(gvk schema.GroupVersionKind) bool {
+				m, err := k.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
+				Expect(err).NotTo(HaveOccurred(), gvk.String())
+				for _, r := range vap.Spec.MatchConstraints.ResourceRules {
+					ops := sets.New(r.Operations...)
+					if sets.New(r.APIGroups...).Has(gvk.Group) && (sets.New(r.APIVersions...).HasAny("*", gvk.Version)) &&
+						sets.New(r.Resources...).Has(m.Resource.Resource) &&
+						ops.HasAll(admissionregistrationv1.Create, admissionregistrationv1.Update, admissionregistrationv1.Delete) {
+						return true
+					}
+				}
+				return false
+			}
+			for _, u := range renderedFor(owner) {
+				Expect(guarded(u.GroupVersionKind())).To(BeTrue(), "%s is not among the resourceRules of %s", u.GroupVersionKind(), writesPolicy)
+			}
+			Expect(guarded(schema.GroupVersionKind{Version: "v1", Kind: "Secret"})).To(BeTrue())
+		})
+
+		// The guard's renderedName spells out the names of
+		// internal/render/names.go; every object the operator renders,
+		// exposed either way, must be one it lets the operator take over.
+		It("takes over a hand-made copy of every object it renders, under the name it renders", func() {
+			seen := map[string]bool{}
+			for _, rendered := range renderedFor(owner) {
+				id := rendered.GetKind() + " " + rendered.GetName()
+				if seen[id] {
+					continue
+				}
+				seen[id] = true
+
+				hand := rendered.DeepCopy()
+				hand.SetLabels(nil)
+				hand.SetOwnerReferences(nil)
+				Expect(k.Create(ctx, hand, client.FieldOwner("kubectl-create"))).To(Succeed(), id)
+				setOwnerReferences(rendered, controllerRef())
+				Expect(apply(operator, rendered, true)).To(Succeed(), id)
+			}
+			Expect(seen).To(HaveKey("Route " + namesOf(owner).Proxy))
 		})
 
 		It("takes over a hand-made ServiceAccount of the name it renders", func() {

@@ -655,7 +655,7 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 				"spec.exposure.virtualService.gateways: Invalid value: 0: spec.exposure.virtualService.gateways in body should have at least 1 items"),
 			Entry("a pod annotation that would take Kiali out of the mesh", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Kiali.PodAnnotations = map[string]string{"sidecar.istio.io/inject": "false"}
-			}, "spec.kiali.podAnnotations must not set sidecar.istio.io/inject: Kiali is always injected so that only the proxy can reach it"),
+			}, refusedAnnotationMessage("sidecar.istio.io/inject")),
 			Entry("a pod annotation that is not an annotation name", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Kiali.PodAnnotations = map[string]string{"my team": "a"}
 			}, "spec.kiali.podAnnotations keys must be annotation names such as example.com/team"),
@@ -669,10 +669,10 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			}, "spec.exposure.virtualService.passthrough needs the proxy's HTTPS listener: remove spec.proxy.tls.enabled: false"),
 			Entry("a pod annotation faking the sidecar's injection", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Kiali.PodAnnotations = map[string]string{"sidecar.istio.io/status": "{}"}
-			}, "spec.kiali.podAnnotations must not set sidecar.istio.io/status, sidecar.istio.io/proxyImage, sidecar.istio.io/bootstrapOverride, inject.istio.io/* or ambient.istio.io/*: they fake, replace or reshape Kiali's sidecar, on which the lock-down depends"),
+			}, refusedAnnotationMessage("sidecar.istio.io/status")),
 			Entry("a pod annotation injecting an agent without capture", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Kiali.PodAnnotations = map[string]string{"inject.istio.io/templates": "grpc-agent"}
-			}, "spec.kiali.podAnnotations must not set sidecar.istio.io/status, sidecar.istio.io/proxyImage, sidecar.istio.io/bootstrapOverride, inject.istio.io/* or ambient.istio.io/*: they fake, replace or reshape Kiali's sidecar, on which the lock-down depends"),
+			}, refusedAnnotationMessage("inject.istio.io/templates")),
 			Entry("a SubjectAccessReview without a verb", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Proxy.SubjectAccessReviews = []meshv1alpha1.SubjectAccessReview{{Resource: "pods"}}
 			}, "spec.proxy.subjectAccessReviews[0].verb: Invalid value: \"\": spec.proxy.subjectAccessReviews[0].verb in body should be at least 1 chars long"),
@@ -703,10 +703,10 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			}, meshv1alpha1.ExtraArgsRules()[0].Message),
 			Entry("a pod annotation letting traffic around the sidecar", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Kiali.PodAnnotations = map[string]string{"traffic.sidecar.istio.io/excludeInboundPorts": "20001"}
-			}, "spec.kiali.podAnnotations must not set traffic.sidecar.istio.io/*, status.sidecar.istio.io/* or sidecar.istio.io/interceptionMode: they would let traffic reach Kiali around its sidecar"),
+			}, refusedAnnotationMessage("traffic.sidecar.istio.io/excludeInboundPorts")),
 			Entry("a pod annotation replacing the proxy config", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Kiali.PodAnnotations = map[string]string{"proxy.istio.io/config": "{}"}
-			}, "spec.kiali.podAnnotations must not set proxy.istio.io/config: the operator sets it to hold Kiali until its sidecar is ready"),
+			}, refusedAnnotationMessage("proxy.istio.io/config")),
 			Entry("a Grafana URL that is not a URL", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Kiali.Grafana.InClusterURL = "grafana:3000" },
 				"spec.kiali.grafana.inClusterURL must be an http or https URL"),
 			Entry("a Grafana external URL that is not http", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Kiali.Grafana.ExternalURL = "ftp://grafana" },
