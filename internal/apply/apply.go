@@ -72,9 +72,7 @@ func (a *Applier) Apply(ctx context.Context, desired client.Object) (bool, error
 	if found && isSubset(u.Object, live.Object) {
 		return false, nil
 	}
-	err = a.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u),
-		client.FieldOwner(a.FieldOwner), client.ForceOwnership)
-	if err != nil {
+	if _, err := a.apply(ctx, u); err != nil {
 		return false, fmt.Errorf("applying %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
 	}
 	return true, nil
@@ -102,14 +100,31 @@ func (a *Applier) ApplyAbsent(ctx context.Context, desired client.Object) (types
 		return "", err
 	}
 	u.SetResourceVersion(absentVersion)
-	err = a.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(a.FieldOwner), client.ForceOwnership)
+	uid, err := a.apply(ctx, u)
 	if apierrors.IsConflict(err) {
 		return "", err
 	}
 	if err != nil {
 		return "", fmt.Errorf("applying %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
 	}
-	return u.GetUID(), nil
+	return uid, nil
+}
+
+// apply sends u as a server-side apply and returns the UID of the object
+// applied. The response is asked for as metadata only: nothing reads the
+// rest, and a whole object, with its managed fields, costs the API server
+// to encode and the manager to decode on every write.
+func (a *Applier) apply(ctx context.Context, u *unstructured.Unstructured) (types.UID, error) {
+	raw, err := json.Marshal(u.Object)
+	if err != nil {
+		return "", err
+	}
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(u.GroupVersionKind())
+	m.SetNamespace(u.GetNamespace())
+	m.SetName(u.GetName())
+	err = a.Client.Patch(ctx, m, client.RawPatch(types.ApplyPatchType, raw), client.FieldOwner(a.FieldOwner), client.ForceOwnership)
+	return m.UID, err
 }
 
 // CreateIfAbsent creates obj unless an object of its kind and name exists.
