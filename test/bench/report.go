@@ -70,8 +70,9 @@ func (r *report) markdown() string {
 
 	b.WriteString("## Reads on creation\n\n")
 	b.WriteString("The manager's reads while the CRs converged, per KialiAuthProxy, by verb and resource, from the API\n")
-	b.WriteString("server's audit log (`get secrets` is the session secret: Secrets are never cached, so each is read\n")
-	b.WriteString("from the API server; every other object is looked up in the manager's caches):\n\n")
+	b.WriteString("server's audit log. Secrets are never cached, so each Secret a KialiAuthProxy references is read from\n")
+	b.WriteString("the API server (`get secrets`; the sample references none); the session secret of a new one is\n")
+	b.WriteString("created without a read first, and every other object is looked up in the manager's caches:\n\n")
 	b.WriteString("| KialiAuthProxy objects | run | reads per CR | reads per reconcile | of which live Secret reads |\n|---|---|---|---|---|\n")
 	for _, x := range r.rows {
 		fmt.Fprintf(&b, "| %d | %d | %s | %.2f | %.2f |\n", x.crs, x.run+1, describeReads(x.creationReads, x.crs),
