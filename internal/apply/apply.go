@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -39,6 +40,19 @@ type Applier struct {
 	// informers were started with OnlyMetadata); they are read that way here
 	// too, so no second, full informer is started for them.
 	MetadataOnly map[schema.GroupKind]bool
+	// Cache, when set, is read for the metadata-only kinds instead of the
+	// Client, which reads some kinds (Secrets) from the API server whatever
+	// the form asked for.
+	Cache client.Reader
+}
+
+// reader is where the kind is read: the metadata-only kinds from Cache,
+// when set, the others through the Client.
+func (a *Applier) reader(gk schema.GroupKind) client.Reader {
+	if a.MetadataOnly[gk] && a.Cache != nil {
+		return a.Cache
+	}
+	return a.Client
 }
 
 // Apply makes the live object carry every field of desired. It reports
@@ -58,12 +72,59 @@ func (a *Applier) Apply(ctx context.Context, desired client.Object) (bool, error
 	if found && isSubset(u.Object, live.Object) {
 		return false, nil
 	}
-	err = a.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u),
-		client.FieldOwner(a.FieldOwner), client.ForceOwnership)
-	if err != nil {
+	if _, err := a.apply(ctx, u); err != nil {
 		return false, fmt.Errorf("applying %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
 	}
 	return true, nil
+}
+
+// absentVersion is a resourceVersion no object reaches: the API server keeps
+// a resource version from etcd's revision, an int64 counting every write of
+// the cluster.
+const absentVersion = "9223372036854775807"
+
+// ApplyAbsent applies desired only if no object of its kind and name exists,
+// and reports the created object's UID. The object is created by a
+// server-side apply, so its fields are owned as those of any other apply;
+// an existing object is left as it is, and the error satisfies
+// apierrors.IsConflict. A resourceVersion in an apply is its precondition:
+// the API server refuses a write to an object at another version, and
+// ignores the version when the write creates the object
+// ((*Store).Update, k8s.io/apiserver/pkg/registry/generic/registry/store.go).
+func (a *Applier) ApplyAbsent(ctx context.Context, desired client.Object) (types.UID, error) {
+	u, err := Document(desired)
+	if err != nil {
+		return "", err
+	}
+	if err := stampHash(u); err != nil {
+		return "", err
+	}
+	u.SetResourceVersion(absentVersion)
+	uid, err := a.apply(ctx, u)
+	if apierrors.IsConflict(err) {
+		return "", err
+	}
+	if err != nil {
+		return "", fmt.Errorf("applying %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
+	}
+	return uid, nil
+}
+
+// apply sends u as a server-side apply and returns the UID of the object
+// applied. The response is asked for as metadata only: nothing reads the
+// rest, and a whole object, with its managed fields, costs the API server
+// to encode and the manager to decode on every write.
+func (a *Applier) apply(ctx context.Context, u *unstructured.Unstructured) (types.UID, error) {
+	raw, err := json.Marshal(u.Object)
+	if err != nil {
+		return "", err
+	}
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(u.GroupVersionKind())
+	m.SetNamespace(u.GetNamespace())
+	m.SetName(u.GetName())
+	err = a.Client.Patch(ctx, m, client.RawPatch(types.ApplyPatchType, raw), client.FieldOwner(a.FieldOwner), client.ForceOwnership)
+	return m.UID, err
 }
 
 // CreateIfAbsent creates obj unless an object of its kind and name exists.
@@ -102,7 +163,7 @@ func (a *Applier) getLive(ctx context.Context, u *unstructured.Unstructured) (*u
 	if err != nil {
 		return nil, false, err
 	}
-	err = a.Client.Get(ctx, client.ObjectKeyFromObject(u), obj)
+	err = a.reader(u.GroupVersionKind().GroupKind()).Get(ctx, client.ObjectKeyFromObject(u), obj)
 	if apierrors.IsNotFound(err) {
 		return nil, false, nil
 	}

@@ -41,7 +41,7 @@ func (a *Applier) Prune(ctx context.Context, namespace string, ownerLabels map[s
 		if err != nil {
 			return deleted, err
 		}
-		if err := a.Client.List(ctx, list, client.InNamespace(namespace), client.MatchingLabels(ownerLabels)); err != nil {
+		if err := a.reader(gvk.GroupKind()).List(ctx, list, client.InNamespace(namespace), client.MatchingLabels(ownerLabels)); err != nil {
 			return deleted, fmt.Errorf("listing %s to prune: %w", gvk.Kind, err)
 		}
 		err = meta.EachListItem(list, func(o runtime.Object) error {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/conditions"
@@ -21,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/apply"
 )
 
 // adoptionRetry is how often a refused KialiAuthProxy looks again: the
@@ -51,61 +51,71 @@ func (f foreignObject) String() string {
 }
 
 // findForeign returns the objects among objs that exist and are not
-// controlled by kap. The cache holds only objects carrying the operator's
-// label, so an object missing from it is looked for on the API server:
-// that costs a read when an object is first created or was deleted, never
-// in a steady state. The reads run in parallel.
-func (r *Reconciler) findForeign(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, objs []client.Object) ([]foreignObject, error) {
-	var (
-		mu      sync.Mutex
-		wg      sync.WaitGroup
-		foreign []foreignObject
-		firstEr error
-	)
-	record := func(f *foreignObject, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil && firstEr == nil {
-			firstEr = err
-		}
-		if f != nil {
-			foreign = append(foreign, *f)
-		}
-	}
+// controlled by kap, and the IDs of those that do not exist. The manager's
+// cache holds the objects that carry the operator's label and Unmanaged the
+// metadata of the others, so the look-up costs no request. An object in
+// neither cache may still exist, made an instant ago and not seen yet:
+// applyAll applies those only on the condition that they are absent, so an
+// object in the way is never taken over unseen.
+func (r *Reconciler) findForeign(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, objs []client.Object) ([]foreignObject, map[apply.ObjectID]bool, error) {
+	var foreign []foreignObject
+	absent := map[apply.ObjectID]bool{}
 	for _, obj := range objs {
 		gvk := obj.GetObjectKind().GroupVersionKind()
 		key := client.ObjectKeyFromObject(obj)
 		cached, err := r.Applier.NewObject(gvk)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		err = r.Client.Get(ctx, key, cached)
 		if err == nil {
-			record(foreignUnlessOurs(kap, obj, cached), nil)
+			if f := foreignUnlessOurs(kap, obj, cached); f != nil {
+				foreign = append(foreign, *f)
+			}
 			continue
 		}
 		if !apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("reading %s %s/%s: %w", gvk.Kind, key.Namespace, key.Name, err)
+			return nil, nil, fmt.Errorf("reading %s %s/%s: %w", gvk.Kind, key.Namespace, key.Name, err)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			live := &metav1.PartialObjectMetadata{}
-			live.SetGroupVersionKind(gvk)
-			err := r.APIReader.Get(ctx, key, live)
-			switch {
-			case apierrors.IsNotFound(err):
-				record(nil, nil)
-			case err != nil:
-				record(nil, fmt.Errorf("reading %s %s/%s: %w", gvk.Kind, key.Namespace, key.Name, err))
-			default:
-				record(foreignUnlessOurs(kap, obj, live), nil)
+		other := &metav1.PartialObjectMetadata{}
+		other.SetGroupVersionKind(gvk)
+		err = r.unmanaged().Get(ctx, key, other)
+		switch {
+		case apierrors.IsNotFound(err):
+			absent[apply.IDOf(obj)] = true
+		case err != nil:
+			return nil, nil, fmt.Errorf("reading %s %s/%s: %w", gvk.Kind, key.Namespace, key.Name, err)
+		default:
+			if f := foreignUnlessOurs(kap, obj, other); f != nil {
+				foreign = append(foreign, *f)
 			}
-		}()
+		}
 	}
-	wg.Wait()
 	sort.Slice(foreign, func(i, j int) bool { return foreign[i].String() < foreign[j].String() })
-	return foreign, firstEr
+	return foreign, absent, nil
+}
+
+// unmanaged reads the objects without the operator's label.
+func (r *Reconciler) unmanaged() client.Reader {
+	if r.Unmanaged != nil {
+		return r.Unmanaged
+	}
+	return r.APIReader
+}
+
+// ownedLive reads obj's metadata from the API server and reports whether
+// kap controls it; found is false when it does not exist.
+func (r *Reconciler) ownedLive(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, obj client.Object) (owned, found bool, err error) {
+	live := &metav1.PartialObjectMetadata{}
+	live.SetGroupVersionKind(obj.GetObjectKind().GroupVersionKind())
+	err = r.APIReader.Get(ctx, client.ObjectKeyFromObject(obj), live)
+	if apierrors.IsNotFound(err) {
+		return false, false, nil
+	}
+	if err != nil {
+		return false, false, fmt.Errorf("reading %s %s/%s: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetNamespace(), obj.GetName(), err)
+	}
+	return foreignUnlessOurs(kap, obj, live) == nil, true, nil
 }
 
 // foreignUnlessOurs is nil when live is controlled by kap.

@@ -2,12 +2,17 @@ package controller
 
 import (
 	"context"
+	"fmt"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
+	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/apply"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/conditions"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
@@ -53,12 +58,13 @@ func atVersion(obj client.Object, gvk schema.GroupVersionKind) (client.Object, e
 
 // inTheWay finds the objects of the rendered names that exist and were not
 // made by this KialiAuthProxy (the generated session secret among them),
-// and says why nothing may be applied, if so: they are taken over only when
-// the spec says so and they can be.
-func (r *Reconciler) inTheWay(ctx context.Context, p render.Plan, objs []client.Object, in *resolved) ([]foreignObject, *conditions.Problem, error) {
-	foreign, err := r.findForeign(ctx, p.Stored, objs)
+// and those that do not exist, and says why nothing may be applied, if so:
+// objects in the way are taken over only when the spec says so and they
+// can be.
+func (r *Reconciler) inTheWay(ctx context.Context, p render.Plan, objs []client.Object, in *resolved) ([]foreignObject, map[apply.ObjectID]bool, *conditions.Problem, error) {
+	foreign, absent, err := r.findForeign(ctx, p.Stored, objs)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if in.foreignSessionSecret != nil {
 		foreign = append(foreign, *in.foreignSessionSecret)
@@ -66,10 +72,10 @@ func (r *Reconciler) inTheWay(ctx context.Context, p render.Plan, objs []client.
 	refused := adoptionProblem(p.KAP.Spec.Adoption, foreign)
 	if refused == nil && len(foreign) > 0 {
 		if refused, err = r.adoptionBlockers(ctx, foreign); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
-	return foreign, refused, nil
+	return foreign, absent, refused, nil
 }
 
 // adoptAll prepares the objects in the way for the apply that takes them
@@ -88,9 +94,41 @@ func (r *Reconciler) adoptAll(ctx context.Context, foreign []foreignObject) erro
 
 // applyAll applies every object; a failure is kept, by component, for the
 // status and the retry, and the other objects are applied all the same.
-func (r *Reconciler) applyAll(ctx context.Context, objs []client.Object, obs *observation) {
+//
+// The objects found absent are applied only if they still are. One that
+// exists all the same was made an instant before, and the caches have not
+// seen it yet: this KialiAuthProxy's is applied as any other; another
+// owner's is in the way, so what this reconcile created is deleted again,
+// and lateFind is set: the reconcile runs again once the caches have seen
+// it, and decides as for any object in the way.
+func (r *Reconciler) applyAll(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, objs []client.Object, absent map[apply.ObjectID]bool, obs *observation) (lateFind bool, err error) {
+	var created []client.Object
 	for _, obj := range objs {
-		if _, err := r.Applier.Apply(ctx, obj); err != nil {
+		var err error
+		if absent[apply.IDOf(obj)] {
+			var uid types.UID
+			if uid, err = r.Applier.ApplyAbsent(ctx, obj); err == nil {
+				obj.SetUID(uid)
+				created = append(created, obj)
+				continue
+			}
+			if apierrors.IsConflict(err) {
+				owned, found, lerr := r.ownedLive(ctx, kap, obj)
+				switch {
+				case lerr != nil:
+					return false, lerr
+				case found && !owned:
+					logf.FromContext(ctx).Info("an object of a rendered name appeared before the cache saw it; looking again",
+						"kind", obj.GetObjectKind().GroupVersionKind().Kind, "name", obj.GetName())
+					return true, r.undoCreates(ctx, created)
+				case owned:
+					_, err = r.Applier.Apply(ctx, obj)
+				}
+			}
+		} else {
+			_, err = r.Applier.Apply(ctx, obj)
+		}
+		if err != nil {
 			component := obj.GetLabels()[render.LabelComponent]
 			if obs.applyErrors[component] == nil {
 				obs.applyErrors[component] = err
@@ -98,6 +136,19 @@ func (r *Reconciler) applyAll(ctx context.Context, objs []client.Object, obs *ob
 			logf.FromContext(ctx).Error(err, "apply failed", "kind", obj.GetObjectKind().GroupVersionKind().Kind, "name", obj.GetName())
 		}
 	}
+	return false, nil
+}
+
+// undoCreates deletes the objects created by this reconcile, as created.
+func (r *Reconciler) undoCreates(ctx context.Context, created []client.Object) error {
+	for _, obj := range created {
+		uid := obj.GetUID()
+		err := r.Client.Delete(ctx, obj, client.Preconditions{UID: &uid}, client.PropagationPolicy(metav1.DeletePropagationBackground))
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			return fmt.Errorf("deleting %s %s/%s again: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetNamespace(), obj.GetName(), err)
+		}
+	}
+	return nil
 }
 
 // announceAdoptions records what was taken over, and, once per generation,

@@ -61,7 +61,9 @@ type Kind struct {
 	Object client.Object
 	// MetadataOnly: the cache holds only the objects' metadata, and the
 	// applier reads them that way (ConfigMaps: the record and the CA
-	// bundle are all the operator reads of them, and a CA bundle is large).
+	// bundle are all the operator reads of them, and a CA bundle is large;
+	// Secrets: their values are never cached, and the generated ones are
+	// pruned from their metadata).
 	MetadataOnly bool
 	// Generated: created once when absent and never applied (the session
 	// secret, htpasswd files); watched through the KialiAuthProxy objects
@@ -77,7 +79,7 @@ var Kinds = []Kind{
 	{GroupKind: schema.GroupKind{Kind: "ServiceAccount"}, Versions: []string{"v1"}, Object: &corev1.ServiceAccount{}},
 	{GroupKind: schema.GroupKind{Kind: "ConfigMap"}, Versions: []string{"v1"}, Object: &corev1.ConfigMap{}, MetadataOnly: true},
 	{GroupKind: schema.GroupKind{Kind: "Service"}, Versions: []string{"v1"}, Object: &corev1.Service{}},
-	{GroupKind: schema.GroupKind{Kind: "Secret"}, Versions: []string{"v1"}, Object: &corev1.Secret{}, Generated: true},
+	{GroupKind: schema.GroupKind{Kind: "Secret"}, Versions: []string{"v1"}, Object: &corev1.Secret{}, MetadataOnly: true, Generated: true},
 	{GroupKind: schema.GroupKind{Group: "apps", Kind: "Deployment"}, Versions: []string{"v1"}, Object: &appsv1.Deployment{}},
 	{GroupKind: schema.GroupKind{Group: "networking.k8s.io", Kind: "NetworkPolicy"}, Versions: []string{"v1"}, Object: &networkingv1.NetworkPolicy{}},
 	{GroupKind: kialiGK, Versions: []string{"v1alpha1"}, CRD: "kialis.kiali.io", Component: render.ComponentKiali},

@@ -30,6 +30,11 @@ const FieldOwner = render.Operator
 // CRD object is not visible to us but its kind is served (aggregation).
 const missingCRDRetry = 2 * time.Minute
 
+// cacheLagRetry is how soon a reconcile looks again after finding an object
+// in the way that the caches had not seen yet: their watches bring it
+// within moments.
+const cacheLagRetry = time.Second
+
 // The KialiAuthProxy itself; the kinds it is made of are in kinds.go.
 // +kubebuilder:rbac:groups=mesh.kialiauth.io,resources=kialiauthproxies,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=mesh.kialiauth.io,resources=kialiauthproxies/status,verbs=get;patch
@@ -44,9 +49,13 @@ type Reconciler struct {
 	Client client.Client
 	Scheme *runtime.Scheme
 	// APIReader reads straight from the API server: Secrets, which are never
-	// cached, and objects the cache does not hold (it holds only what carries
-	// the operator's label).
+	// cached, and objects neither cache holds yet.
 	APIReader client.Reader
+	// Unmanaged reads the metadata of the objects of the kinds in Kinds
+	// that do not carry the operator's label, from a cache: with the
+	// manager's, it tells whether an object of a rendered name exists
+	// without a request. Nil reads the API server instead.
+	Unmanaged client.Reader
 	Recorder  events.EventRecorder
 	Applier   *apply.Applier
 	// ProxyImage is the default oauth-proxy image (RELATED_IMAGE_OAUTH_PROXY).
@@ -93,7 +102,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	foreign, refused, err := r.inTheWay(ctx, p, objs, in)
+	foreign, absent, refused, err := r.inTheWay(ctx, p, objs, in)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -104,7 +113,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.adoptAll(ctx, foreign); err != nil {
 		return ctrl.Result{}, err
 	}
-	r.applyAll(ctx, objs, obs)
+	lateFind, err := r.applyAll(ctx, p.Stored, objs, absent, obs)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if lateFind {
+		return ctrl.Result{RequeueAfter: cacheLagRetry}, nil
+	}
 	r.announceAdoptions(p, foreign, obs)
 	if err := r.prune(ctx, p, kinds, objs, in); err != nil {
 		return ctrl.Result{}, err

@@ -62,16 +62,21 @@ func newSessionSecret(kap *meshv1alpha1.KialiAuthProxy, names render.Names) (*co
 
 // ensureSessionSecret returns the generated session secret, creating it
 // when it does not exist. An existing Secret of that name is never touched,
-// whoever made it.
+// whoever made it. A KialiAuthProxy with no status yet is new, and its
+// secret most likely absent: it is created without looking first, and read
+// only if it exists. Afterwards it is read first, so that a reconcile of an
+// unchanged KialiAuthProxy makes no write.
 func (r *Reconciler) ensureSessionSecret(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, names render.Names) (*corev1.Secret, bool, error) {
 	key := types.NamespacedName{Namespace: names.Namespace, Name: names.SessionSecret}
 	existing := &corev1.Secret{}
-	err := r.APIReader.Get(ctx, key, existing)
-	if err == nil {
-		return existing, false, nil
-	}
-	if !apierrors.IsNotFound(err) {
-		return nil, false, fmt.Errorf("reading Secret %s/%s: %w", names.Namespace, names.SessionSecret, err)
+	if kap.Status.ObservedGeneration != 0 {
+		err := r.APIReader.Get(ctx, key, existing)
+		if err == nil {
+			return existing, false, nil
+		}
+		if !apierrors.IsNotFound(err) {
+			return nil, false, fmt.Errorf("reading Secret %s/%s: %w", names.Namespace, names.SessionSecret, err)
+		}
 	}
 	secret, err := newSessionSecret(kap, names)
 	if err != nil {
@@ -84,7 +89,7 @@ func (r *Reconciler) ensureSessionSecret(ctx context.Context, kap *meshv1alpha1.
 	if err != nil || created {
 		return secret, created, err
 	}
-	// Made by someone else since the read: theirs stands.
+	// There already, or made by someone else since the read: it stands.
 	if err := r.APIReader.Get(ctx, key, existing); err != nil {
 		return nil, false, fmt.Errorf("reading Secret %s/%s: %w", names.Namespace, names.SessionSecret, err)
 	}

@@ -106,6 +106,45 @@ var podSelector = func() labels.Selector {
 	return labels.NewSelector().Add(*req)
 }()
 
+// notManagedSelector selects the objects without the operator's managed-by
+// label: those the manager's cache does not hold.
+var notManagedSelector = func() labels.Selector {
+	req, err := labels.NewRequirement(render.LabelManagedBy, selection.NotEquals, []string{render.ManagedByValue})
+	if err != nil {
+		panic(err)
+	}
+	return labels.NewSelector().Add(*req)
+}()
+
+// unmanagedCache holds the metadata of the objects of the kinds the
+// operator makes that it did not make: what may be in the way of a new
+// KialiAuthProxy. It holds what the manager's cache leaves out, so nothing
+// is cached twice, and only the metadata an owner check reads. It starts
+// with the manager's caches, and watches a kind from its first read.
+func unmanagedCache(mgr manager.Manager, o Options) (client.Reader, error) {
+	c, err := cache.New(mgr.GetConfig(), cache.Options{
+		HTTPClient:           mgr.GetHTTPClient(),
+		Scheme:               mgr.GetScheme(),
+		Mapper:               mgr.GetRESTMapper(),
+		DefaultNamespaces:    namespaceConfigs(o.WatchNamespaces),
+		DefaultLabelSelector: notManagedSelector,
+		DefaultTransform:     ownerMetadata,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := mgr.Add(cacheRunnable{c}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// cacheRunnable has the manager start a cache with its own, before the
+// controllers.
+type cacheRunnable struct{ cache.Cache }
+
+func (c cacheRunnable) GetCache() cache.Cache { return c.Cache }
+
 // New returns a manager with the KialiAuthProxy controller registered, and
 // the reconciler itself (tests drive it directly too).
 func New(ctx context.Context, cfg *rest.Config, o Options) (manager.Manager, *ctrlpkg.Reconciler, error) {
@@ -170,9 +209,16 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (manager.Manager, *ct
 			Client:     mgr.GetClient(),
 			Scheme:     scheme,
 			FieldOwner: ctrlpkg.FieldOwner,
-			// The kinds watched with builder.OnlyMetadata: from the same table.
+			// The kinds the cache holds as metadata only, from the kinds
+			// table: the CA bundle ConfigMaps, and the generated Secrets,
+			// pruned from the metadata cache of every Secret (the client
+			// never reads Secrets from a cache).
 			MetadataOnly: ctrlpkg.MetadataOnlyKinds(),
+			Cache:        mgr.GetCache(),
 		},
+	}
+	if r.Unmanaged, err = unmanagedCache(mgr, o); err != nil {
+		return nil, nil, err
 	}
 	if err := r.SetupWithManager(ctx, mgr, controller.Options{
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,

@@ -7,6 +7,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	ctrlpkg "github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 )
 
 // lastAppliedAnnotation is kubectl's copy of the whole object as last
@@ -33,24 +34,49 @@ func slimObjects() toolscache.TransformFunc {
 	}
 }
 
-// slimSecretMetadata is the transform for the Secrets the operator watches
-// (metadata only, cluster-wide, because a KialiAuthProxy may reference any
-// of them): the watch needs a Secret's name and namespace to find the
-// KialiAuthProxy objects that reference it, and its labels to tell the
-// operator's own Secrets apart. The rest is dropped; there are many
-// Secrets, and their annotations can hold a copy of their data.
-func slimSecretMetadata(in any) (any, error) {
+// ownerMetadata is the transform for the objects the operator did not make
+// (metadata only): whether one is in the way needs its identity and its
+// controller.
+func ownerMetadata(in any) (any, error) {
 	m, ok := in.(*metav1.PartialObjectMetadata)
 	if !ok {
 		return in, nil
 	}
 	m.ObjectMeta = metav1.ObjectMeta{
+		Name:              m.Name,
+		Namespace:         m.Namespace,
+		UID:               m.UID,
+		ResourceVersion:   m.ResourceVersion,
+		OwnerReferences:   m.OwnerReferences,
+		DeletionTimestamp: m.DeletionTimestamp,
+	}
+	return m, nil
+}
+
+// slimSecretMetadata is the transform for the Secrets the operator watches
+// (metadata only, cluster-wide, because a KialiAuthProxy may reference any
+// of them): the watch needs a Secret's name and namespace to find the
+// KialiAuthProxy objects that reference it, and its labels to tell the
+// operator's own Secrets apart; of those, pruning the generated htpasswd
+// files reads the controller and the deletion too. The rest is dropped;
+// there are many Secrets, and their annotations can hold a copy of their
+// data.
+func slimSecretMetadata(in any) (any, error) {
+	m, ok := in.(*metav1.PartialObjectMetadata)
+	if !ok {
+		return in, nil
+	}
+	slim := metav1.ObjectMeta{
 		Name:            m.Name,
 		Namespace:       m.Namespace,
 		UID:             m.UID,
 		ResourceVersion: m.ResourceVersion,
 		Labels:          m.Labels,
 	}
+	if m.Labels[render.LabelManagedBy] == render.ManagedByValue {
+		slim.OwnerReferences, slim.DeletionTimestamp = m.OwnerReferences, m.DeletionTimestamp
+	}
+	m.ObjectMeta = slim
 	return m, nil
 }
 

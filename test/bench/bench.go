@@ -30,11 +30,13 @@ type bench struct {
 	cfg *rest.Config
 	// debugSocket serves the API server's profiles.
 	debugSocket string
-	o           options
-	binary      string
-	kubeconfig  string
-	work        string
-	mgr         *managerProcess
+	// auditLog is the API server's log of the manager's reads.
+	auditLog   string
+	o          options
+	binary     string
+	kubeconfig string
+	work       string
+	mgr        *managerProcess
 
 	// cpuAtStart and reconcilesAtStart are read when the last scenario
 	// starts, for CPU seconds per 1000 reconciles.
@@ -114,9 +116,16 @@ func parallel(workers, n int, f func(int) error) error {
 	return first
 }
 
-// row is one scenario's figures.
+// row is one run of a scenario's figures.
 type row struct {
 	scenario
+	// run counts the runs of the scenario from 0; tag names its objects.
+	run          int
+	tag          string
+	opNamespaces []string
+	// creationReads are the manager's reads while the CRs converged, by
+	// verb and resource, from the API server's audit log.
+	creationReads                map[string]float64
 	operator, baseline           durations
 	operatorTotal, baselineTotal time.Duration
 	perReconcile                 requests
@@ -139,10 +148,14 @@ func (d durations) quantile(q float64) time.Duration {
 	return s[min(len(s)-1, int(q*float64(len(s))))]
 }
 
-// convergence times the baseline and then the operator for one scenario.
-func (b *bench) convergence(ctx context.Context, s scenario) (row, error) {
-	r := row{scenario: s}
+// convergence times the baseline and then the operator for one run of a
+// scenario.
+func (b *bench) convergence(ctx context.Context, s scenario, run int) (row, error) {
 	tag := fmt.Sprintf("n%d", s.crs)
+	if run > 0 {
+		tag += fmt.Sprintf("-r%d", run)
+	}
+	r := row{scenario: s, run: run, tag: tag}
 
 	// Baseline: the objects render produces, applied by a bare client loop
 	// with as many workers as the manager reconciles in parallel; no
@@ -153,7 +166,8 @@ func (b *bench) convergence(ctx context.Context, s scenario) (row, error) {
 		return r, err
 	}
 	log("baseline: applying the objects of %d KialiAuthProxy objects", s.crs)
-	largest := s == b.o.sizes[len(b.o.sizes)-1]
+	// Profiles of the first run of the largest scenario.
+	largest := s == b.o.sizes[len(b.o.sizes)-1] && run == 0
 	baseProfile := b.apiServerProfile(ctx, largest, "apiserver-baseline.pprof", &r.baselineAPIServer)
 	r.baseline = make(durations, s.crs)
 	cpuStart := b.meter.read()
@@ -191,6 +205,7 @@ func (b *bench) convergence(ctx context.Context, s scenario) (row, error) {
 	if err != nil {
 		return r, err
 	}
+	r.opNamespaces = opNS
 	before, err := b.mgr.scrape()
 	if err != nil {
 		return r, err
@@ -267,13 +282,17 @@ func (b *bench) convergence(ctx context.Context, s scenario) (row, error) {
 	if err != nil {
 		return r, err
 	}
+	if r.creationReads, err = auditReads(b.auditLog, start, time.Now()); err != nil {
+		return r, err
+	}
 	d := after.requests().minus(before.requests())
 	r.reconcilesPerCR = d.reconciles / float64(s.crs)
 	if d.reconciles > 0 {
 		r.perReconcile = requests{reads: d.reads / d.reconciles, writes: d.writes / d.reconciles, reconciles: d.reconciles}
 	}
 	b.cpu, b.cpuRecs = cpuAfter-cpuBefore, d.reconciles
-	log("n=%d: operator %v, baseline %v", s.crs, r.operatorTotal, r.baselineTotal)
+	log("n=%d run %d: operator %v, baseline %v (%.2fx)", s.crs, run+1, r.operatorTotal, r.baselineTotal,
+		float64(r.operatorTotal)/float64(r.baselineTotal))
 	return r, nil
 }
 
@@ -379,4 +398,33 @@ func (b *bench) warmUp(ctx context.Context, tag string) error {
 		}
 	}
 	return fmt.Errorf("the manager did not converge %s/%s within a minute", kap.Namespace, kap.Name)
+}
+
+// deleteOperatorRun deletes the KialiAuthProxy objects of a run and what
+// the operator made for them: envtest runs no garbage collector.
+func (b *bench) deleteOperatorRun(ctx context.Context, r row) error {
+	log("deleting the objects of run %d", r.run+1)
+	var kinds []schema.GroupVersionKind
+	for _, obj := range render.Objects(sampleCR("x", "x", ""), render.Inputs{}) {
+		gvk, err := apiutil.GVKForObject(obj, b.c.Scheme())
+		if err != nil {
+			return err
+		}
+		kinds = append(kinds, gvk)
+	}
+	return parallel(4, len(r.opNamespaces), func(i int) error {
+		ns := r.opNamespaces[i]
+		if err := b.c.DeleteAllOf(ctx, &meshv1alpha1.KialiAuthProxy{}, client.InNamespace(ns)); err != nil {
+			return fmt.Errorf("deleting the KialiAuthProxy objects of %s: %w", ns, err)
+		}
+		ours := client.MatchingLabels{render.LabelManagedBy: render.ManagedByValue}
+		for _, gvk := range append(kinds, corev1.SchemeGroupVersion.WithKind("Secret")) {
+			u := &unstructured.Unstructured{}
+			u.SetGroupVersionKind(gvk)
+			if err := b.c.DeleteAllOf(ctx, u, client.InNamespace(ns), ours); err != nil {
+				return fmt.Errorf("deleting the operator's %s of %s: %w", gvk.Kind, ns, err)
+			}
+		}
+		return nil
+	})
 }

@@ -49,10 +49,11 @@ func (b *bench) resync(ctx context.Context, s scenario) (resyncResult, error) {
 	return resyncResult{reconciles: last.reconciles, reads: last.reads, writes: last.writes}, nil
 }
 
-// drift deletes one proxy Service at a time and times its return.
-func (b *bench) drift(ctx context.Context, s scenario) (durations, error) {
+// drift deletes one proxy Service at a time, of the objects of run r, and
+// times its return.
+func (b *bench) drift(ctx context.Context, r row) (durations, error) {
 	log("drift: %d trials", b.o.driftTrials)
-	tag := fmt.Sprintf("n%d", s.crs)
+	s, tag := r.scenario, r.tag
 	w, err := b.c.Watch(ctx, &corev1.ServiceList{}, client.MatchingLabels{render.LabelManagedBy: render.ManagedByValue})
 	if err != nil {
 		return nil, err

@@ -9,11 +9,13 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/apply"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
@@ -140,6 +142,37 @@ var _ = Describe("A hand-made setup in the way", func() {
 			unchanged(g, []client.Object{sa})
 			g.Expect(owned(g, kap)).To(ConsistOf(HaveField("ObjectMeta.Name", render.NamesFor(kap).SessionSecret)))
 		}).Should(Succeed())
+	})
+
+	// The first apply of an object the operator's caches do not hold is
+	// conditional on its absence, so one made an instant before, not seen
+	// yet, is not written (internal/controller/adoption_test.go follows the
+	// reconcile from there).
+	It("is never written by a first apply that did not see it", func() {
+		ns := newNamespace()
+		hand := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "kiali-oauth", Namespace: ns, Labels: map[string]string{"team": "mesh"}}}
+		Expect(k.Create(ctx, hand)).To(Succeed())
+		a := &apply.Applier{Client: k, Scheme: controller.NewScheme(), FieldOwner: controller.FieldOwner}
+		rendered := func(name string) *corev1.ServiceAccount {
+			return &corev1.ServiceAccount{
+				TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": name}},
+			}
+		}
+
+		_, err := a.ApplyAbsent(ctx, rendered(hand.Name))
+		Expect(apierrors.IsConflict(err)).To(BeTrue(), "%v", err)
+		unchanged(Default, []client.Object{hand})
+
+		// An absent one is created, its fields owned as an apply's.
+		uid, err := a.ApplyAbsent(ctx, rendered("kiali-new"))
+		Expect(err).NotTo(HaveOccurred())
+		created := &corev1.ServiceAccount{}
+		Expect(k.Get(ctx, client.ObjectKey{Namespace: ns, Name: "kiali-new"}, created)).To(Succeed())
+		Expect(created.UID).To(Equal(uid))
+		Expect(created.Labels).To(HaveKeyWithValue("app", "kiali-new"))
+		Expect(created.ManagedFields).To(ConsistOf(And(
+			HaveField("Manager", controller.FieldOwner), HaveField("Operation", metav1.ManagedFieldsOperationApply))))
 	})
 })
 
