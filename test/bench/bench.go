@@ -285,7 +285,7 @@ func (b *bench) convergence(ctx context.Context, s scenario, run int) (row, erro
 	if r.creationReads, err = auditReads(b.auditLog, start, time.Now()); err != nil {
 		return r, err
 	}
-	d := after.requests().minus(before.requests())
+	d := requestsOf(after).minus(requestsOf(before))
 	r.reconcilesPerCR = d.reconciles / float64(s.crs)
 	if d.reconciles > 0 {
 		r.perReconcile = requests{reads: d.reads / d.reconciles, writes: d.writes / d.reconciles, reconciles: d.reconciles}

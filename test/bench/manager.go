@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
 
 // managerProcess is the manager binary running against the control plane.
@@ -83,64 +84,16 @@ func (b *bench) stopManager() {
 	b.mgr = nil
 }
 
-// metrics is a scrape of the manager's Prometheus metrics, summed by the
-// labels asked for.
-type metrics map[string]float64
-
-func (m *managerProcess) scrape() (metrics, error) {
-	resp, err := http.Get(m.metrics)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	out := metrics{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			continue
-		}
-		out[line[:i]] = v
-	}
-	return out, sc.Err()
-}
-
-// sum adds the series of a metric whose labels contain every given
-// fragment, such as `method="GET"`.
-func (m metrics) sum(name string, fragments ...string) float64 {
-	total := 0.0
-	for series, v := range m {
-		if series != name && !strings.HasPrefix(series, name+"{") {
-			continue
-		}
-		ok := true
-		for _, f := range fragments {
-			if !strings.Contains(series, f) {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			total += v
-		}
-	}
-	return total
-}
+func (m *managerProcess) scrape() (testbed.Metrics, error) { return testbed.ScrapeMetrics(m.metrics) }
 
 // requests are the manager's API requests (client-go's own counter).
 type requests struct{ reads, writes, reconciles float64 }
 
-func (m metrics) requests() requests {
-	r := requests{reconciles: m.sum("controller_runtime_reconcile_total", `controller="kialiauthproxy"`)}
-	r.reads = m.sum("rest_client_requests_total", `method="GET"`)
+func requestsOf(m testbed.Metrics) requests {
+	r := requests{reconciles: m.Sum("controller_runtime_reconcile_total", `controller="kialiauthproxy"`)}
+	r.reads = m.Sum("rest_client_requests_total", `method="GET"`)
 	for _, method := range []string{"POST", "PUT", "PATCH", "DELETE"} {
-		r.writes += m.sum("rest_client_requests_total", `method="`+method+`"`)
+		r.writes += m.Sum("rest_client_requests_total", `method="`+method+`"`)
 	}
 	return r
 }

@@ -34,7 +34,7 @@ func (b *bench) resync(ctx context.Context, s scenario) (resyncResult, error) {
 		if err != nil {
 			return resyncResult{}, err
 		}
-		r := m.requests()
+		r := requestsOf(m)
 		if r.reconciles >= float64(s.crs) && r == last {
 			stable++
 			if stable >= 3 {
@@ -127,7 +127,7 @@ func (b *bench) footprint() (footprint, error) {
 	if err != nil {
 		return footprint{}, err
 	}
-	f := footprint{rss: float64(rss), peak: float64(peak), heap: m.sum("go_memstats_heap_inuse_bytes"), reconcilesForCPU: b.cpuRecs}
+	f := footprint{rss: float64(rss), peak: float64(peak), heap: m.Sum("go_memstats_heap_inuse_bytes"), reconcilesForCPU: b.cpuRecs}
 	if f.heapTop, err = b.profile("heap", "heap.pprof", "inuse_space"); err != nil {
 		return footprint{}, err
 	}
