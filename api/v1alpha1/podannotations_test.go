@@ -1,12 +1,9 @@
 package v1alpha1
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/kialiauth/kiali-auth-proxy-operator/internal/validate"
 )
 
 // podAnnotationErrors validates a minimal KialiAuthProxy with the given
@@ -18,24 +15,7 @@ func podAnnotationErrors(t *testing.T, annotations map[string]string) []string {
 	for k, v := range annotations {
 		ann[k] = v
 	}
-	obj := map[string]any{
-		"apiVersion": "mesh.kialiauth.io/v1alpha1",
-		"kind":       "KialiAuthProxy",
-		"metadata":   map[string]any{"name": "kiali", "namespace": "istio-system"},
-		"spec": map[string]any{
-			"exposure": map[string]any{"host": "kiali.example.com", "route": map[string]any{}},
-			"kiali":    map[string]any{"podAnnotations": ann},
-		},
-	}
-	errs, err := validate.Object(context.Background(), obj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var msgs []string
-	for _, e := range errs {
-		msgs = append(msgs, e.Error())
-	}
-	return msgs
+	return specErrors(t, "kiali", map[string]any{"podAnnotations": ann})
 }
 
 // protectedExamples are keys an entry covers: the key itself, or for a

@@ -118,13 +118,21 @@ func extraArgsErrors(t *testing.T, args ...string) []string {
 	for i, a := range args {
 		items[i] = a
 	}
+	return specErrors(t, "proxy", map[string]any{"extraArgs": items})
+}
+
+// specErrors validates a minimal KialiAuthProxy whose spec has field set
+// to value (beside the exposure every spec needs) against the CRD's schema
+// and CEL rules, as the API server would, and returns the messages.
+func specErrors(t *testing.T, field string, value map[string]any) []string {
+	t.Helper()
 	obj := map[string]any{
 		"apiVersion": "mesh.kialiauth.io/v1alpha1",
 		"kind":       "KialiAuthProxy",
 		"metadata":   map[string]any{"name": "kiali", "namespace": "istio-system"},
 		"spec": map[string]any{
 			"exposure": map[string]any{"host": "kiali.example.com", "route": map[string]any{}},
-			"proxy":    map[string]any{"extraArgs": items},
+			field:      value,
 		},
 	}
 	errs, err := validate.Object(context.Background(), obj)
