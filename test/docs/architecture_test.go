@@ -75,7 +75,7 @@ func TestArchitectureNamesWhatExists(t *testing.T) {
 		}
 	}
 	known := map[string]string{"v1alpha1": "", "render": "", "controller": "", "conditions": "", "apply": "",
-		"multicluster": "", "secrets": "", "Reconciler": "", "Wirer": ""}
+		"multicluster": "", "secrets": "", "Reconciler": "", "Wirer": "", "Applier": ""}
 	for _, m := range regexp.MustCompile("`([A-Za-z0-9]+)\\.([A-Z][A-Za-z0-9]*)`").FindAllStringSubmatch(doc, -1) {
 		if _, ok := known[m[1]]; !ok {
 			continue
