@@ -15,9 +15,11 @@ import (
 // the API server estimates for the rules that walk the keys.
 const (
 	maxProperties = 64
-	// annotationKeyRule keeps every key an annotation name, as the API
-	// server would require of the pod.
-	annotationKeyRule    = `self.all(k, k.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$'))`
+	// annotationNamePattern is an annotation name, as the API server would
+	// require of the pod: an optional DNS prefix and a name.
+	annotationNamePattern = `^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`
+	// annotationKeyRule keeps every key an annotation name.
+	annotationKeyRule    = `self.all(k, k.matches('` + annotationNamePattern + `'))`
 	annotationKeyMessage = "spec.kiali.podAnnotations keys must be annotation names such as example.com/team"
 )
 
@@ -25,7 +27,7 @@ const (
 // ending in "/"; neither holds a quote or a backslash, so each goes into a
 // CEL string as it is.
 var (
-	annotationName   = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`)
+	annotationName   = regexp.MustCompile(annotationNamePattern)
 	annotationPrefix = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/$`)
 )
 
