@@ -13,6 +13,8 @@ import (
 	"github.com/operator-framework/api/pkg/manifests"
 	"github.com/operator-framework/api/pkg/validation"
 	"github.com/operator-framework/api/pkg/validation/errors"
+
+	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
 )
 
 const root = "../.."
@@ -31,19 +33,12 @@ func makeVersion(t *testing.T) string {
 }
 
 func kustomize(t *testing.T) string {
-	if p := filepath.Join(root, "bin", "kustomize"); fileExists(p) {
-		return p
-	}
-	p, err := exec.LookPath("kustomize")
+	t.Helper()
+	p, err := testbed.Tool("kustomize")
 	if err != nil {
-		t.Fatal("kustomize is needed: make kustomize installs it into bin/")
+		t.Fatal(err)
 	}
 	return p
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }
 
 // The committed bundle must be what make bundle generates now: a change to
