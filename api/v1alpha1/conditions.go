@@ -32,6 +32,12 @@ const (
 	// status.clusters. Reported only when spec.clusters has a Prometheus,
 	// or while something is still wired.
 	ConditionMetricsWired = "MetricsWired"
+	// ConditionClustersReachable reports Kiali's access to the clusters of
+	// spec.clusters: each one listed in the Kiali CR, its credentials
+	// accepted and granted what Kiali needs, its name the one Istio and
+	// the metrics use. Per cluster detail is in status.clusters[].kiali.
+	// Reported only when spec.clusters is not empty.
+	ConditionClustersReachable = "ClustersReachable"
 )
 
 // ConditionSpec says how one condition type reads.
@@ -72,6 +78,9 @@ var Conditions = []ConditionSpec{
 	// Not part of Ready: Kiali works without one cluster's metrics, and
 	// that cluster's status entry says what is wrong.
 	{Type: ConditionMetricsWired, Good: metav1.ConditionTrue},
+	// Not part of Ready either: Kiali serves the other clusters, and the
+	// hub's, without this one.
+	{Type: ConditionClustersReachable, Good: metav1.ConditionTrue},
 }
 
 // ConditionSpecOf returns the spec of a condition type; ok is false for a
@@ -171,6 +180,32 @@ const (
 	ReasonNoReplicaLabel = "NoReplicaLabel"
 )
 
+// Reasons of ClustersReachable and of status.clusters[].kiali.reason.
+const (
+	ReasonClustersReachable = "ClustersReachable"
+	// ReasonKialiSecretMissing: the cluster's remote-cluster Secret does not
+	// exist (yet), so the cluster is left out of the Kiali CR.
+	ReasonKialiSecretMissing = "KialiSecretMissing"
+	// ReasonAccessFailed: the operator could not make Kiali's access on the
+	// cluster (its kubeconfig, the cluster, or an object in the way).
+	ReasonAccessFailed = "AccessFailed"
+	// ReasonTokenRenewalFailed: the token could not be renewed; the message
+	// says how long the current one is still valid.
+	ReasonTokenRenewalFailed = "TokenRenewalFailed"
+	// ReasonCredentialsRejected: the cluster's API server refused Kiali's
+	// credentials.
+	ReasonCredentialsRejected = "CredentialsRejected"
+	// ReasonPermissionsMissing: Kiali's credentials lack permissions Kiali
+	// needs there.
+	ReasonPermissionsMissing = "PermissionsMissing"
+	// ReasonClusterNameMismatch: the cluster's istiod calls it otherwise
+	// than spec.clusters[].name.
+	ReasonClusterNameMismatch = "ClusterNameMismatch"
+	// ReasonMetricsClusterMismatch: the mesh metrics at the hub carry
+	// cluster names that are no cluster Kiali knows.
+	ReasonMetricsClusterMismatch = "MetricsClusterMismatch"
+)
+
 // Reasons of events only.
 const (
 	// ReasonCleanupSkipped: SkipRemoteCleanupAnnotation gave up on a
@@ -193,3 +228,8 @@ const RemoteCleanupFinalizer = "mesh.kialiauth.io/remote-cleanup"
 // deleted kubeconfig Secret): it records a Warning event naming each one
 // left behind and lets the deletion, or the cluster's removal, proceed.
 const SkipRemoteCleanupAnnotation = "mesh.kialiauth.io/skip-remote-cleanup"
+
+// RotateRemoteAccessAnnotation: a new value on a KialiAuthProxy renews the
+// token of every cluster with kialiAccess Managed at once, and revokes the
+// ones before, for example after a token was exposed.
+const RotateRemoteAccessAnnotation = "mesh.kialiauth.io/rotate-remote-access"

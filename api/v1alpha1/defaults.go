@@ -25,6 +25,11 @@ const (
 	// kiali-prepare-remote-cluster.sh writes for a remote cluster.
 	DefaultKialiSecretPrefix   = "kiali-remote-cluster-secret-"
 	DefaultPrometheusConfigKey = "prometheus.yml"
+	// DefaultTokenLifetime of the tokens of kialiAccess Managed: a day,
+	// renewed after about 19 hours, leaves Kiali working through a
+	// five-hour outage of the hub's operator or of the cluster's API
+	// server.
+	DefaultTokenLifetime = 24 * time.Hour
 	DefaultCAKey               = "ca.crt"
 	DefaultBearerTokenKey      = "token"
 	DefaultMetricsKeepRegex    = "istio_.*|envoy_.*|up"
@@ -145,6 +150,12 @@ func defaultCluster(c *ClusterSpec) {
 		// Kiali's remote-cluster Secret keeps the kubeconfig under the
 		// cluster's name.
 		c.Kubeconfig.Key = c.Name
+	}
+	if c.KialiAccess == "" {
+		c.KialiAccess = KialiAccessProvided
+	}
+	if c.KialiAccess == KialiAccessManaged && c.TokenLifetime == nil {
+		c.TokenLifetime = &metav1.Duration{Duration: DefaultTokenLifetime}
 	}
 	if p := c.Prometheus; p != nil && p.ConfigMap != nil && p.ConfigMap.Key == "" {
 		p.ConfigMap.Key = DefaultPrometheusConfigKey

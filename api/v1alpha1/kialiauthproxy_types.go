@@ -544,7 +544,8 @@ type KialiAuthProxyStatus struct {
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 
-	// Clusters reports each of spec.clusters that has a Prometheus.
+	// Clusters reports each of spec.clusters: Kiali's access to it and,
+	// where it has a Prometheus, its metrics.
 	// +optional
 	// +listType=map
 	// +listMapKey=name

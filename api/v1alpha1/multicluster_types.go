@@ -7,6 +7,9 @@ import (
 // ClusterSpec is one remote cluster of the mesh: Kiali sees it through its
 // remote-cluster Secret, and its Prometheus sends the mesh metrics to the
 // hub's receiver.
+// +kubebuilder:validation:XValidation:rule="!has(self.kialiAccess) || self.kialiAccess != 'Managed' || has(self.kubeconfig)",message="spec.clusters[].kialiAccess Managed needs kubeconfig: the Secret key of a kubeconfig that may create Kiali's ServiceAccount, ClusterRole and binding on that cluster"
+// +kubebuilder:validation:XValidation:rule="!has(self.tokenLifetime) || (has(self.kialiAccess) && self.kialiAccess == 'Managed')",message="spec.clusters[].tokenLifetime applies only to kialiAccess Managed"
+// +kubebuilder:validation:XValidation:rule="!has(self.kialiAccess) || self.kialiAccess != 'Managed' || !has(self.kialiSecret) || size(self.kialiSecret) <= 240",message="spec.clusters[].kialiSecret may have at most 240 characters with kialiAccess Managed: each token's Secret adds a suffix"
 type ClusterSpec struct {
 	// Name of the cluster, as Kiali and the metrics know it: the cluster in
 	// Kiali's view, the key of its remote-cluster Secret and the value of
@@ -26,6 +29,31 @@ type ClusterSpec struct {
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	KialiSecret string `json:"kialiSecret,omitempty"`
 
+	// KialiAccess says who makes Kiali's access to this cluster. Provided
+	// (the default): the user made Kiali's remote-cluster Secret, named by
+	// kialiSecret, and the operator only reads it. Managed: the operator
+	// makes, through kubeconfig, Kiali's ServiceAccount, ClusterRole and
+	// binding on that cluster (the Kiali operator's role for the Kiali
+	// version of spec.kiali, its viewer role with spec.kiali.viewOnlyMode),
+	// requests short-lived tokens for it with the TokenRequest API, renews
+	// them before they expire and writes each into a new immutable
+	// remote-cluster Secret, kialiSecret-<suffix>, that the Kiali CR then
+	// names.
+	// +kubebuilder:validation:Enum=Provided;Managed
+	// +optional
+	KialiAccess KialiAccessMode `json:"kialiAccess,omitempty"`
+
+	// TokenLifetime is how long each token of Managed access is valid.
+	// Defaults to 24h; at least 10m, the shortest the TokenRequest API
+	// issues. The API server may shorten it (its
+	// --service-account-max-token-expiration); the operator renews at 80%
+	// of the lifetime the token really has.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('10m')",message="spec.clusters[].tokenLifetime must be at least 10m: the TokenRequest API issues no shorter token"
+	TokenLifetime *metav1.Duration `json:"tokenLifetime,omitempty"`
+
 	// Kubeconfig is the Secret key holding the kubeconfig the operator uses
 	// to write on this cluster (the remote_write entry and the receiver
 	// credentials). Kiali's remote-cluster Secret is usually read-only, so
@@ -41,6 +69,17 @@ type ClusterSpec struct {
 	// +optional
 	Prometheus *SpokePrometheus `json:"prometheus,omitempty"`
 }
+
+// KialiAccessMode says who makes Kiali's remote-cluster Secret.
+type KialiAccessMode string
+
+const (
+	// KialiAccessProvided: the user makes the Secret; the operator reads it.
+	KialiAccessProvided KialiAccessMode = "Provided"
+	// KialiAccessManaged: the operator makes Kiali's identity on the
+	// cluster and keeps a short-lived token for it in the Secret.
+	KialiAccessManaged KialiAccessMode = "Managed"
+)
 
 // SpokePrometheus is the Prometheus of a remote cluster: exactly one of
 // resource, userWorkloadMonitoring and configMap.
@@ -274,6 +313,58 @@ type ClusterStatus struct {
 	Reason string `json:"reason,omitempty"`
 
 	// Message says what is wrong, naming the object and the fix.
+	// +optional
+	Message string `json:"message,omitempty"`
+
+	// Kiali is what the operator saw of Kiali's access to the cluster.
+	// +optional
+	Kiali *KialiClusterStatus `json:"kiali,omitempty"`
+}
+
+// KialiClusterStatus is Kiali's view of one remote cluster: its
+// remote-cluster Secret, what its credentials may do there, and whether
+// the cluster's name agrees with Istio's and the metrics'.
+type KialiClusterStatus struct {
+	// Secret is the remote-cluster Secret in this namespace that Kiali
+	// reads for the cluster.
+	// +optional
+	Secret string `json:"secret,omitempty"`
+
+	// Listed is true when the cluster is in the Kiali CR. A cluster whose
+	// Secret does not exist is left out until it does: the Kiali operator
+	// mounts every listed Secret as a volume the pod cannot start without.
+	Listed bool `json:"listed"`
+
+	// Reachable is true when Kiali's credentials were accepted by the
+	// cluster's API server at the last check.
+	// +optional
+	Reachable bool `json:"reachable,omitempty"`
+
+	// TokenExpiresAt is when the token of Managed access expires.
+	// +optional
+	TokenExpiresAt *metav1.Time `json:"tokenExpiresAt,omitempty"`
+
+	// RenewAt is when the operator renews that token.
+	// +optional
+	RenewAt *metav1.Time `json:"renewAt,omitempty"`
+
+	// MissingPermissions are the permissions Kiali needs there that its
+	// credentials lack, such as "list pods".
+	// +optional
+	MissingPermissions []string `json:"missingPermissions,omitempty"`
+
+	// IstioClusterID is the cluster's name in Istio: the CLUSTER_ID of its
+	// istiod, which its proxies put in the source_cluster and
+	// destination_cluster labels of the mesh metrics.
+	// +optional
+	IstioClusterID string `json:"istioClusterID,omitempty"`
+
+	// Reason is what is wrong with Kiali's access, in CamelCase (the
+	// reasons of the ClustersReachable condition); empty when nothing is.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+
+	// Message says what is wrong and how to fix it.
 	// +optional
 	Message string `json:"message,omitempty"`
 }
