@@ -29,7 +29,7 @@ const (
 	// renewed after about 19 hours, leaves Kiali working through a
 	// five-hour outage of the hub's operator or of the cluster's API
 	// server.
-	DefaultTokenLifetime = 24 * time.Hour
+	DefaultTokenLifetime       = 24 * time.Hour
 	DefaultCAKey               = "ca.crt"
 	DefaultBearerTokenKey      = "token"
 	DefaultMetricsKeepRegex    = "istio_.*|envoy_.*|up"

@@ -25,7 +25,7 @@ var KialiGVK = schema.GroupVersionKind{Group: "kiali.io", Version: "v1alpha1", K
 // services. Field names follow the layout of the Kiali version; only what
 // the user set is written, so the Kiali operator's own defaults apply to
 // everything else. It also returns the override paths it refused.
-func kialiSpec(kap *meshv1alpha1.KialiAuthProxy, n Names) (map[string]any, []string) {
+func kialiSpec(kap *meshv1alpha1.KialiAuthProxy, n Names, secrets map[string]string) (map[string]any, []string) {
 	k := &kap.Spec.Kiali
 	v2 := k.Layout == meshv1alpha1.KialiLayoutV2
 	spec := map[string]any{
@@ -121,7 +121,7 @@ func kialiSpec(kap *meshv1alpha1.KialiAuthProxy, n Names) (map[string]any, []str
 		setPath(spec, t.Enabled, "external_services", "tracing", "enabled")
 	}
 	if len(kap.Spec.Clusters) > 0 {
-		setPath(spec, kialiClustering(kap.Spec.Clusters), clusteringPath(v2)...)
+		setPath(spec, kialiClustering(kap.Spec.Clusters, secrets), clusteringPath(v2)...)
 	}
 
 	// Overrides come last, but cannot undo what keeps Kiali anonymous,
@@ -136,10 +136,26 @@ func kialiSpec(kap *meshv1alpha1.KialiAuthProxy, n Names) (map[string]any, []str
 // Secrets by label is turned off: the list in the KialiAuthProxy is the one
 // truth, so a stray labelled Secret does not add a cluster to Kiali behind
 // the operator's back.
-func kialiClustering(clusters []meshv1alpha1.ClusterSpec) map[string]any {
+//
+// Only clusters whose Secret exists are listed: the Kiali operator mounts
+// each listed Secret as a volume that is not optional (kiali-operator
+// roles/v1.73/kiali-deploy/templates/kubernetes/deployment.yaml and
+// roles/default/kiali-deploy/templates/kubernetes/deployment.yaml), so one
+// missing Secret would keep the whole Kiali pod from starting. secrets
+// maps each cluster whose Secret exists to that Secret; nil (offline, with
+// nothing read) lists every Provided cluster under kialiSecret and leaves
+// out the Managed ones, whose Secrets the operator has yet to make.
+func kialiClustering(clusters []meshv1alpha1.ClusterSpec, secrets map[string]string) map[string]any {
 	list := make([]any, 0, len(clusters))
 	for _, c := range clusters {
-		list = append(list, map[string]any{"name": c.Name, "secret_name": c.KialiSecret})
+		secret, ok := secrets[c.Name]
+		if secrets == nil && c.KialiAccess != meshv1alpha1.KialiAccessManaged {
+			secret, ok = c.KialiSecret, true
+		}
+		if !ok {
+			continue
+		}
+		list = append(list, map[string]any{"name": c.Name, "secret_name": secret})
 	}
 	return map[string]any{
 		"autodetect_secrets": map[string]any{"enabled": false},
@@ -158,14 +174,14 @@ func clusteringPath(v2 bool) []string {
 
 // Kiali is the Kiali CR; see kialiSpec for its spec.
 func Kiali(kap *meshv1alpha1.KialiAuthProxy, n Names) *unstructured.Unstructured {
-	u, _, _ := kialiCR(kap, n)
+	u, _, _ := kialiCR(kap, n, nil)
 	return u
 }
 
 // kialiCR is the Kiali CR, the override paths it refused, and whether it
 // puts Kiali in view-only mode.
-func kialiCR(kap *meshv1alpha1.KialiAuthProxy, n Names) (*unstructured.Unstructured, []string, bool) {
-	spec, ignored := kialiSpec(kap, n)
+func kialiCR(kap *meshv1alpha1.KialiAuthProxy, n Names, secrets map[string]string) (*unstructured.Unstructured, []string, bool) {
+	spec, ignored := kialiSpec(kap, n, secrets)
 	u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
 	u.SetGroupVersionKind(KialiGVK)
 	u.SetName(n.Kiali)

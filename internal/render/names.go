@@ -86,6 +86,9 @@ const (
 	ComponentExposure      = "exposure"
 	ComponentSessionSecret = "session-secret"
 	ComponentMetrics       = "metrics"
+	// ComponentRemoteAccess: Kiali's access to another cluster, there and
+	// in its remote-cluster Secrets at the hub.
+	ComponentRemoteAccess = "remote-access"
 
 	// KialiPodLabel is set on the Kiali pods (through the Kiali CR's
 	// deployment.pod_labels) to the KialiAuthProxy's name, so the lock-down
@@ -145,6 +148,11 @@ type Names struct {
 	// RemoteWriteRecord is the ConfigMap that records where on other
 	// clusters the operator wrote, so that it can take it out again.
 	RemoteWriteRecord string
+	// RemoteKiali names Kiali's ServiceAccount, ClusterRole and
+	// ClusterRoleBinding on every cluster with kialiAccess Managed. Like
+	// the remote_write entry it holds the namespace: several hubs may give
+	// their Kiali access to one cluster.
+	RemoteKiali string
 }
 
 // NamesFor decides the names for a KialiAuthProxy, defaulted or not. With
@@ -175,6 +183,7 @@ func namesOf(d *meshv1alpha1.KialiAuthProxy) Names {
 
 		RemoteWriteEntry:  "kialiauthproxy-" + kap.Namespace + "-" + base,
 		RemoteWriteRecord: base + "-remote-write",
+		RemoteKiali:       "kialiauthproxy-" + kap.Namespace + "-" + base,
 	}
 	if kap.Spec.Kiali.Name != "" {
 		n.Kiali = kap.Spec.Kiali.Name

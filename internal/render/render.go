@@ -38,6 +38,11 @@ type Inputs struct {
 	// InputsChecksum summarises the content of the secrets the proxy reads,
 	// so that a change rolls the proxy pods.
 	InputsChecksum string
+	// KialiClusterSecrets maps each cluster of spec.clusters whose
+	// remote-cluster Secret exists to that Secret; only those are listed in
+	// the Kiali CR. Nil when nothing was read (offline): every Provided
+	// cluster is listed under its kialiSecret, no Managed one.
+	KialiClusterSecrets map[string]string
 }
 
 // Render returns every object the KialiAuthProxy of the plan consists of,
@@ -45,7 +50,7 @@ type Inputs struct {
 // references are added by the controller.
 func Render(p Plan, in Inputs) Output {
 	d, names := p.KAP, p.Names
-	kiali, ignored, viewOnly := kialiCR(d, names)
+	kiali, ignored, viewOnly := kialiCR(d, names, in.KialiClusterSecrets)
 	objs := []client.Object{
 		ServiceAccount(d, names),
 		CABundle(d, names),
