@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/multicluster"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/operator"
 )
 
@@ -56,6 +57,8 @@ func main() {
 	watch := flag.String("watch-namespaces", os.Getenv(watchNamespaceEnv),
 		"Comma-separated namespaces whose KialiAuthProxies the operator reconciles; empty is all. Defaults to $"+watchNamespaceEnv+
 			", which OLM fills with the OperatorGroup's target namespaces.")
+	flag.DurationVar(&o.RevokeGrace, "remote-token-grace", multicluster.DefaultRevokeGrace,
+		"How long a replaced token of Kiali's (kialiAccess: Managed) stays valid once the Kiali CR names its successor: time for Kiali to roll onto the new one.")
 	showVersion := flag.Bool("version", false, "Print the version and exit.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)

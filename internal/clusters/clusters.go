@@ -11,7 +11,10 @@ import (
 	"sync"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -52,6 +55,10 @@ type Cache struct {
 type entry struct {
 	resourceVersion string
 	client          client.Client
+	// server and caData are where the client connects, and the CA it
+	// trusts there.
+	server string
+	caData []byte
 }
 
 // Client returns a client for the cluster whose kubeconfig is at key. It
@@ -86,8 +93,17 @@ func (c *Cache) Client(ctx context.Context, key SecretKey) (client.Client, error
 	if c.entries == nil {
 		c.entries = map[SecretKey]entry{}
 	}
-	c.entries[key] = entry{resourceVersion: secret.ResourceVersion, client: cl}
+	c.entries[key] = entry{resourceVersion: secret.ResourceVersion, client: cl, server: cfg.Host, caData: cfg.CAData}
 	return cl, nil
+}
+
+// Endpoint is the API server URL and CA of the client last built for key,
+// for a kubeconfig that reaches the same cluster with other credentials.
+func (c *Cache) Endpoint(key SecretKey) (server string, caData []byte, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	return e.server, e.caData, ok
 }
 
 // Last returns the client last built for key, if any, without reading the
@@ -152,5 +168,17 @@ func remoteMapper() meta.RESTMapper {
 	m.Add(corev1.SchemeGroupVersion.WithKind("ConfigMap"), meta.RESTScopeNamespace)
 	m.Add(corev1.SchemeGroupVersion.WithKind("Secret"), meta.RESTScopeNamespace)
 	m.Add(PrometheusGVK, meta.RESTScopeNamespace)
+	// Kiali's access: its identity and roles, the istiod whose cluster ID
+	// is checked, and the reviews that ask what Kiali may do.
+	m.Add(corev1.SchemeGroupVersion.WithKind("ServiceAccount"), meta.RESTScopeNamespace)
+	m.Add(rbacv1.SchemeGroupVersion.WithKind("ClusterRole"), meta.RESTScopeRoot)
+	m.Add(rbacv1.SchemeGroupVersion.WithKind("ClusterRoleBinding"), meta.RESTScopeRoot)
+	m.Add(rbacv1.SchemeGroupVersion.WithKind("Role"), meta.RESTScopeNamespace)
+	m.Add(rbacv1.SchemeGroupVersion.WithKind("RoleBinding"), meta.RESTScopeNamespace)
+	m.Add(appsv1.SchemeGroupVersion.WithKind("Deployment"), meta.RESTScopeNamespace)
+	m.Add(authorizationv1.SchemeGroupVersion.WithKind("SelfSubjectRulesReview"), meta.RESTScopeRoot)
+	m.Add(authorizationv1.SchemeGroupVersion.WithKind("SelfSubjectAccessReview"), meta.RESTScopeRoot)
+	m.Add(corev1.SchemeGroupVersion.WithKind("Namespace"), meta.RESTScopeRoot)
+	m.Add(corev1.SchemeGroupVersion.WithKind("Pod"), meta.RESTScopeNamespace)
 	return m
 }

@@ -62,6 +62,9 @@ type Reconciler struct {
 	ProxyImage string
 	// Clusters hands out clients for the clusters in spec.clusters.
 	Clusters *clusters.Cache
+	// RevokeGrace is how long a replaced token of Kiali's stays valid on
+	// its cluster; nil is multicluster.DefaultRevokeGrace.
+	RevokeGrace *time.Duration
 
 	watches *optionalWatches
 }
@@ -95,6 +98,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	// Which clusters' remote-cluster Secrets exist: the Kiali CR lists
+	// only those.
+	mc, err := r.wirer().Prepare(ctx, p)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	in.inputs.KialiClusterSecrets = mc.KialiClusterSecrets()
+	in.problems = append(in.problems, mc.Problems()...)
 	out := render.Render(p, in.inputs)
 	obs := newObservation(p, kinds, in, out)
 
@@ -125,7 +136,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 
-	rep, problems, err := r.wirer().Reconcile(ctx, p)
+	rep, problems, err := r.wirer().Reconcile(ctx, p, mc)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -154,7 +165,7 @@ func (r *Reconciler) result(p render.Plan, kinds presence, obs *observation) (ct
 	if waitingForCRD(p.KAP, kinds) {
 		result.RequeueAfter = missingCRDRetry
 	}
-	if rep := obs.clusters; rep.Active() && (result.RequeueAfter == 0 || rep.RequeueAfter() < result.RequeueAfter) {
+	if rep := obs.clusters; rep.Watching() && (result.RequeueAfter == 0 || rep.RequeueAfter() < result.RequeueAfter) {
 		// Other clusters are not watched: look again to repair drift there,
 		// retry failures and check that metrics arrive.
 		result.RequeueAfter = rep.RequeueAfter()
@@ -196,6 +207,7 @@ func (r *Reconciler) wirer() *multicluster.Wirer {
 	return &multicluster.Wirer{
 		Client: r.Client, APIReader: r.APIReader, Secrets: r.secrets(),
 		Applier: r.Applier, Scheme: r.Scheme, Recorder: r.Recorder, Clusters: r.Clusters,
+		RevokeGrace: r.RevokeGrace,
 	}
 }
 

@@ -155,6 +155,9 @@ func computeConditions(p render.Plan, o *observation) []metav1.Condition {
 	if o.clusters.Active() {
 		conds = append(conds, o.clusters.Condition(b))
 	}
+	if o.clusters.ClustersActive() {
+		conds = append(conds, o.clusters.ClustersCondition(b))
+	}
 	return conds
 }
 

@@ -103,14 +103,20 @@ var notOurCreates = predicate.Funcs{CreateFunc: func(e event.CreateEvent) bool {
 	return e.Object.GetLabels()[render.LabelManagedBy] != render.ManagedByValue
 }}
 
-// skipCleanupChanged lets the user's "give up" on an unreachable cluster
-// take effect at once rather than at the next retry.
-var skipCleanupChanged = predicate.Funcs{
+// remoteAnnotationsChanged lets the user's "give up" on an unreachable
+// cluster, and a request to renew Kiali's tokens, take effect at once
+// rather than at the next retry.
+var remoteAnnotationsChanged = predicate.Funcs{
 	CreateFunc:  func(event.CreateEvent) bool { return false },
 	DeleteFunc:  func(event.DeleteEvent) bool { return false },
 	GenericFunc: func(event.GenericEvent) bool { return false },
 	UpdateFunc: func(e event.UpdateEvent) bool {
-		return e.ObjectOld.GetAnnotations()[meshv1alpha1.SkipRemoteCleanupAnnotation] != e.ObjectNew.GetAnnotations()[meshv1alpha1.SkipRemoteCleanupAnnotation]
+		for _, a := range []string{meshv1alpha1.SkipRemoteCleanupAnnotation, meshv1alpha1.RotateRemoteAccessAnnotation} {
+			if e.ObjectOld.GetAnnotations()[a] != e.ObjectNew.GetAnnotations()[a] {
+				return true
+			}
+		}
+		return false
 	},
 }
 
@@ -122,7 +128,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 	ourCRD := predicate.NewPredicateFuncs(func(o client.Object) bool { return isOurCRD(o.GetName()) })
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&meshv1alpha1.KialiAuthProxy{}, builder.WithPredicates(predicate.Or[client.Object](
-			predicate.GenerationChangedPredicate{}, skipCleanupChanged)))
+			predicate.GenerationChangedPredicate{}, remoteAnnotationsChanged)))
 	// The built-in kinds are watched from the start; the kinds with a CRD
 	// once served (optionalWatches).
 	for _, k := range Kinds {

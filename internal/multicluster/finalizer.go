@@ -68,6 +68,13 @@ func (r *Wirer) Cleanup(ctx context.Context, plan render.Plan) (*metav1.Conditio
 			failures = append(failures, fmt.Sprintf("%s: %v", w, err))
 		}
 	}
+	for _, a := range prev.Access {
+		what := "Kiali's access to cluster " + a.Cluster
+		if err := r.removeAccess(ctx, plan, a); err != nil && !r.skipCleanup(kap, what, err) {
+			left.Access = append(left.Access, a)
+			failures = append(failures, fmt.Sprintf("%s: %v", what, err))
+		}
+	}
 	if rc := prev.Receiver; rc != nil {
 		what := "the remote-write receiver of Prometheus " + rc.Namespace + "/" + rc.Name
 		if err := r.releaseReceiver(ctx, kap, *rc); err != nil && !r.skipCleanup(kap, what, err) {
@@ -81,7 +88,7 @@ func (r *Wirer) Cleanup(ctx context.Context, plan render.Plan) (*metav1.Conditio
 	if left.empty() {
 		if len(prev.Wirings) > 0 || prev.Receiver != nil {
 			r.Recorder.Eventf(kap, nil, corev1.EventTypeNormal, meshv1alpha1.ReasonCleanedUp, "Delete",
-				"Removed the remote_write entry %s from every cluster", n.RemoteWriteEntry)
+				"Removed what the operator made on other clusters (remote_write entry %s, Kiali's access %s)", n.RemoteWriteEntry, n.RemoteKiali)
 		}
 		return nil, r.releaseFinalizer(ctx, kap)
 	}

@@ -92,44 +92,42 @@ func entryFor(d *meshv1alpha1.KialiAuthProxy, n render.Names, c meshv1alpha1.Clu
 	return e
 }
 
-// Reconcile wires every cluster's Prometheus to the receiver, takes
-// the entry out of clusters that left the spec, switches the hub's receiver
-// on, and checks that metrics arrive. A cluster that cannot be reached
-// fails only its own status entry: the hub objects are applied before this.
-func (r *Wirer) Reconcile(ctx context.Context, plan render.Plan) (*Report, []conditions.Problem, error) {
+// Reconcile makes and checks Kiali's access to every cluster, wires every
+// cluster's Prometheus to the receiver, takes out of clusters that left
+// the spec what was made there, switches the hub's receiver on, and checks
+// that metrics arrive. A cluster that cannot be reached fails only its own
+// status entry: the hub objects are applied before this. st is what
+// Prepare read before rendering.
+func (r *Wirer) Reconcile(ctx context.Context, plan render.Plan, st *State) (*Report, []conditions.Problem, error) {
 	kap, d, n := plan.Stored, plan.KAP, plan.Names
 	var problems []conditions.Problem
-	for _, c := range d.Spec.Clusters {
-		_, _, p, err := r.Secrets.Key(ctx, kap.Namespace, render.SecretKey{Name: c.KialiSecret, Key: c.Name},
-			fmt.Sprintf("is Kiali's remote-cluster Secret for cluster %s (spec.clusters) and", c.Name))
-		if err != nil {
-			return nil, nil, err
-		}
-		if p != nil {
-			p.Message += "; kiali-prepare-remote-cluster.sh makes it"
-			problems = append(problems, *p)
-		}
+	rep := &Report{requeueAfter: spokeResync, state: st, spec: d.Spec.Clusters}
+	if err := r.reconcileAccess(ctx, plan, st, rep); err != nil {
+		return nil, nil, err
 	}
+	r.checkClusters(ctx, plan, st, rep)
 
 	desired := desiredWirings(d, n)
 	var wantReceiver *meshv1alpha1.ObjectReference
 	if d.Spec.Metrics != nil {
 		wantReceiver = d.Spec.Metrics.Receiver.Prometheus
 	}
-	rep := &Report{requeueAfter: spokeResync}
 	if len(desired) == 0 && wantReceiver == nil && !controllerutil.ContainsFinalizer(kap, meshv1alpha1.RemoteCleanupFinalizer) {
 		// Nothing asked for and, as the finalizer is added before the first
 		// remote write, nothing written: no need to read the record.
+		rep.finish()
 		return rep, problems, nil
 	}
-	prev, err := r.loadRecord(ctx, kap, n)
-	if err != nil {
-		return nil, nil, err
-	}
-	rep.active = len(desired) > 0 || wantReceiver != nil || !prev.empty()
+	prev := st.rec
+	rep.active = len(desired) > 0 || wantReceiver != nil || len(prev.Wirings) > 0 || prev.Receiver != nil
 	if !rep.active {
-		// Everything written has been taken out again.
-		return rep, problems, r.releaseFinalizer(ctx, kap)
+		if len(prev.Access) == 0 {
+			// Everything written has been taken out again.
+			rep.finish()
+			return rep, problems, r.releaseFinalizer(ctx, kap)
+		}
+		rep.finish()
+		return rep, problems, nil
 	}
 	if d.Spec.Metrics != nil {
 		rep.receiverURL = d.Spec.Metrics.Receiver.URL
@@ -146,7 +144,7 @@ func (r *Wirer) Reconcile(ctx context.Context, plan render.Plan) (*Report, []con
 	problems = append(problems, credProblems...)
 
 	// Record first what is about to be written.
-	ahead := &record{Wirings: unionWirings(prev.Wirings, desired), Receiver: prev.Receiver}
+	ahead := &record{Wirings: unionWirings(prev.Wirings, desired), Receiver: prev.Receiver, Access: prev.Access}
 	if err := r.saveRecord(ctx, kap, n, ahead, prev); err != nil {
 		return nil, nil, err
 	}
@@ -196,19 +194,22 @@ func (r *Wirer) Reconcile(ctx context.Context, plan render.Plan) (*Report, []con
 		kept = append(kept, w)
 	}
 
-	final := &record{Wirings: kept, Receiver: prev.Receiver}
+	final := &record{Wirings: kept, Receiver: prev.Receiver, Access: prev.Access}
 	rep.hubPods, rep.receiverErr = r.reconcileReceiver(ctx, kap, n, wantReceiver, ahead, final)
 	if err := r.saveRecord(ctx, kap, n, final, ahead); err != nil {
 		return nil, nil, err
 	}
+	*st.rec = *final
 
 	if v := verifySettings(d); v != nil && len(desired) > 0 {
 		rep.requeueAfter = v.Interval.Duration
 		r.verify(ctx, d, v, rep)
+		rep.hubClusterID, rep.hubClusterIDErr = r.hubClusterID(ctx, d)
 	}
 	if len(rep.failed) > 0 || len(rep.leftovers) > 0 || rep.receiverErr != nil {
 		rep.requeueAfter = min(rep.requeueAfter, clusterRetry)
 	}
+	rep.finish()
 	return rep, problems, nil
 }
 
@@ -258,7 +259,7 @@ func (r *Wirer) reconcileReceiver(ctx context.Context, kap *meshv1alpha1.KialiAu
 		return pods, nil
 	}
 	ahead.Receiver = want
-	if err := r.saveRecord(ctx, kap, n, ahead, &record{Wirings: ahead.Wirings, Receiver: had}); err != nil {
+	if err := r.saveRecord(ctx, kap, n, ahead, &record{Wirings: ahead.Wirings, Receiver: had, Access: ahead.Access}); err != nil {
 		return pods, err
 	}
 	if err := r.switchReceiverOn(ctx, p); err != nil {

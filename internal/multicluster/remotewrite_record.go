@@ -73,9 +73,14 @@ type record struct {
 	// Receiver is the hub Prometheus whose remote-write receiver the
 	// operator switched on (it was off before).
 	Receiver *meshv1alpha1.ObjectReference `json:"receiver,omitempty"`
+	// Access is what the operator made for Kiali on clusters with
+	// kialiAccess Managed.
+	Access []access `json:"access,omitempty"`
 }
 
-func (rec *record) empty() bool { return len(rec.Wirings) == 0 && rec.Receiver == nil }
+func (rec *record) empty() bool {
+	return len(rec.Wirings) == 0 && rec.Receiver == nil && len(rec.Access) == 0
+}
 
 const recordKey = "record.json"
 
@@ -133,6 +138,8 @@ func recordJSON(rec *record) (string, error) {
 	sorted := *rec
 	sorted.Wirings = append([]wiring(nil), rec.Wirings...)
 	sort.Slice(sorted.Wirings, func(i, j int) bool { return sorted.Wirings[i].id() < sorted.Wirings[j].id() })
+	sorted.Access = append([]access(nil), rec.Access...)
+	sort.SliceStable(sorted.Access, func(i, j int) bool { return sorted.Access[i].Cluster < sorted.Access[j].Cluster })
 	raw, err := json.Marshal(sorted)
 	return string(raw), err
 }

@@ -37,18 +37,147 @@ type Report struct {
 	// silent lists the clusters the hub has no recent sample from.
 	silent       []string
 	requeueAfter time.Duration
+
+	// Kiali's access: the state Prepare read (its per cluster statuses
+	// filled in since), and the clusters of the spec, in its order.
+	state *State
+	spec  []meshv1alpha1.ClusterSpec
+	// issued: a token was issued, whose Secret the Kiali CR lists on the
+	// next pass; retry: something failed that is tried again soon.
+	issued, retry bool
+	// wake is the earliest renewal or revocation due.
+	wake time.Time
+	// meshClusters are the cluster names the mesh metrics at the hub
+	// carry (when meshClustersRead), and hubClusterID the hub's own
+	// name in Istio ("" when it could not be read).
+	meshClusters     []string
+	meshClustersRead bool
+	hubClusterID     string
+	hubClusterIDErr  error
 }
+
+// wakeAt asks to look again at t.
+func (rep *Report) wakeAt(t time.Time) {
+	if rep.wake.IsZero() || t.Before(rep.wake) {
+		rep.wake = t
+	}
+}
+
+// finish folds Kiali's access into when to look again.
+func (rep *Report) finish() {
+	if rep.issued {
+		// The next pass lists the new Secret in the Kiali CR.
+		rep.requeueAfter = time.Second
+		return
+	}
+	if rep.retry || len(rep.leftovers) > 0 {
+		rep.requeueAfter = min(rep.requeueAfter, clusterRetry)
+	}
+	if !rep.wake.IsZero() {
+		rep.requeueAfter = min(rep.requeueAfter, max(time.Until(rep.wake), time.Second))
+	}
+}
+
+// Watching says whether other clusters are involved, so the KialiAuthProxy
+// is looked at again on a timer (RequeueAfter).
+func (rep *Report) Watching() bool { return rep != nil && (rep.active || len(rep.spec) > 0) }
 
 // Active says whether MetricsWired is reported: the spec asks for metrics
 // wiring, or something is still wired.
 func (rep *Report) Active() bool { return rep != nil && rep.active }
 
-// Statuses are the entries of status.clusters.
+// Statuses are the entries of status.clusters: every cluster of the spec,
+// with Kiali's access to it and, where it has a Prometheus, its wiring;
+// then the wirings of clusters that left the spec.
 func (rep *Report) Statuses() []meshv1alpha1.ClusterStatus {
 	if rep == nil {
 		return nil
 	}
-	return rep.statuses
+	var out []meshv1alpha1.ClusterStatus
+	done := map[string]bool{}
+	for _, c := range rep.spec {
+		st := meshv1alpha1.ClusterStatus{Name: c.Name}
+		for _, w := range rep.statuses {
+			if w.Name == c.Name {
+				st = w
+			}
+		}
+		if ks := rep.state.kiali[c.Name]; ks != nil {
+			k := *ks
+			st.Kiali = &k
+		}
+		out = append(out, st)
+		done[c.Name] = true
+	}
+	for _, w := range rep.statuses {
+		if !done[w.Name] {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// ClustersActive says whether ClustersReachable is reported: the spec
+// lists clusters.
+func (rep *Report) ClustersActive() bool { return rep != nil && len(rep.spec) > 0 }
+
+// ClustersCondition is ClustersReachable, summarising Kiali's access to
+// every cluster and the names the mesh metrics use.
+func (rep *Report) ClustersCondition(b conditions.Builder) metav1.Condition {
+	var reason string
+	var bad, names []string
+	known := map[string]bool{}
+	for _, c := range rep.spec {
+		names = append(names, c.Name)
+		known[c.Name] = true
+		ks := rep.state.kiali[c.Name]
+		if ks == nil || ks.Reason == "" {
+			continue
+		}
+		if reason == "" {
+			reason = ks.Reason
+		}
+		bad = append(bad, c.Name+": "+ks.Message)
+	}
+	if rep.hubClusterID != "" {
+		known[rep.hubClusterID] = true
+	}
+	var strangers []string
+	for _, n := range rep.meshClusters {
+		if !known[n] {
+			strangers = append(strangers, n)
+		}
+	}
+	if len(strangers) > 0 {
+		if reason == "" {
+			reason = meshv1alpha1.ReasonMetricsClusterMismatch
+		}
+		hub := fmt.Sprintf("the hub, which its istiod calls %q", rep.hubClusterID)
+		if rep.hubClusterID == "" {
+			hub = fmt.Sprintf("the hub, whose istiod could not be read (%v), so one of them may be the hub's own name", rep.hubClusterIDErr)
+		}
+		bad = append(bad, fmt.Sprintf(
+			"the mesh metrics at %s carry the cluster names %s in %s, which are neither a cluster of spec.clusters (%s) nor %s: Kiali shows no traffic for them. "+
+				"Make each cluster's istiod CLUSTER_ID (values.global.multiCluster.clusterName) and its name in spec.clusters the same",
+			rep.queryURL, strings.Join(quoteAll(strangers), ", "), strings.Join(meshClusterLabels, "/"), strings.Join(names, ", "), hub))
+	}
+	if reason != "" {
+		return b.Is(meshv1alpha1.ConditionClustersReachable, false, reason, fmt.Sprintf(
+			"%s; the other clusters are not affected", strings.Join(bad, ". ")))
+	}
+	msg := fmt.Sprintf("Kiali reaches clusters %s with the permissions it needs, and each one's name is the one Istio uses", strings.Join(names, ", "))
+	if rep.meshClustersRead {
+		msg += ", in the mesh metrics at the hub too"
+	}
+	return b.Is(meshv1alpha1.ConditionClustersReachable, true, meshv1alpha1.ReasonClustersReachable, msg)
+}
+
+func quoteAll(list []string) []string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
 }
 
 // RequeueAfter is when to look again: other clusters are not watched, so

@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -56,6 +58,9 @@ func (r *Wirer) verify(ctx context.Context, d *meshv1alpha1.KialiAuthProxy, v *m
 		return
 	}
 	rep.verified = true
+	if seen, err := meshClusterNames(ctx, hc, v.QueryURL, token, meshClusterQuery(d.Spec.Metrics.KeepRegex, v.MaxSampleAge.Duration)); err == nil {
+		rep.meshClusters, rep.meshClustersRead = seen, true
+	}
 	for i := range rep.statuses {
 		st := &rep.statuses[i]
 		age, ok := ages[st.Name]
@@ -119,6 +124,29 @@ type queryResponse struct {
 // queryNewestSamples runs the query and returns, per cluster label value,
 // the age of the newest sample at the hub's evaluation time.
 func queryNewestSamples(ctx context.Context, hc *http.Client, base, token, query, label string) (map[string]time.Duration, error) {
+	qr, err := runQuery(ctx, hc, base, token, query)
+	if err != nil {
+		return nil, err
+	}
+	ages := map[string]time.Duration{}
+	for _, s := range qr.Data.Result {
+		at, ok := s.Value[0].(float64)
+		raw, ok2 := s.Value[1].(string)
+		if !ok || !ok2 {
+			return nil, fmt.Errorf("%s answered a sample without a time and value", base)
+		}
+		ts, err := strconv.ParseFloat(raw, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s answered a timestamp that is not a number: %q", base, raw)
+		}
+		age := time.Duration((at - ts) * float64(time.Second))
+		ages[s.Metric[label]] = max(age, 0)
+	}
+	return ages, nil
+}
+
+// runQuery runs an instant query that answers a vector.
+func runQuery(ctx context.Context, hc *http.Client, base, token, query string) (*queryResponse, error) {
 	u, err := url.Parse(strings.TrimRight(base, "/") + "/api/v1/query")
 	if err != nil {
 		return nil, fmt.Errorf("query URL %q: %w", base, err)
@@ -150,19 +178,33 @@ func queryNewestSamples(ctx context.Context, hc *http.Client, base, token, query
 	if qr.Data.ResultType != "vector" {
 		return nil, fmt.Errorf("%s answered a %s, not a vector", base, qr.Data.ResultType)
 	}
-	ages := map[string]time.Duration{}
-	for _, s := range qr.Data.Result {
-		at, ok := s.Value[0].(float64)
-		raw, ok2 := s.Value[1].(string)
-		if !ok || !ok2 {
-			return nil, fmt.Errorf("%s answered a sample without a time and value", base)
-		}
-		ts, err := strconv.ParseFloat(raw, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%s answered a timestamp that is not a number: %q", base, raw)
-		}
-		age := time.Duration((at - ts) * float64(time.Second))
-		ages[s.Metric[label]] = max(age, 0)
+	return &qr, nil
+}
+
+// meshClusterLabels are the labels Istio's proxies name clusters in, with
+// their cluster IDs (istio/istio, the stats filter's standard labels).
+var meshClusterLabels = []string{"source_cluster", "destination_cluster"}
+
+// meshClusterQuery asks the hub for the cluster names in the mesh metrics
+// of the last maxAge.
+func meshClusterQuery(keepRegex string, maxAge time.Duration) string {
+	return fmt.Sprintf(`group by (%s) (last_over_time({__name__=~%s, source_cluster!=""}[%ds]))`,
+		strings.Join(meshClusterLabels, ", "), strconv.Quote(keepRegex), int(maxAge.Seconds()))
+}
+
+// meshClusterNames runs meshClusterQuery and returns every name seen.
+func meshClusterNames(ctx context.Context, hc *http.Client, base, token, query string) ([]string, error) {
+	qr, err := runQuery(ctx, hc, base, token, query)
+	if err != nil {
+		return nil, err
 	}
-	return ages, nil
+	seen := map[string]bool{}
+	for _, s := range qr.Data.Result {
+		for _, l := range meshClusterLabels {
+			if v := s.Metric[l]; v != "" && v != "unknown" {
+				seen[v] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(seen)), nil
 }

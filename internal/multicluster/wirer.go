@@ -11,6 +11,8 @@
 package multicluster
 
 import (
+	"time"
+
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -35,4 +37,9 @@ type Wirer struct {
 	Recorder events.EventRecorder
 	// Clusters hands out clients for the clusters in spec.clusters.
 	Clusters *clusters.Cache
+	// RevokeGrace is how long a replaced token of Kiali's stays valid;
+	// nil is DefaultRevokeGrace.
+	RevokeGrace *time.Duration
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
 }

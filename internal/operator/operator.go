@@ -49,6 +49,10 @@ type Options struct {
 	MaxConcurrentReconciles int
 	// ProxyImage is the default oauth-proxy image.
 	ProxyImage string
+	// RevokeGrace is how long a replaced token of Kiali's stays valid on
+	// its cluster; zero revokes it as soon as the Kiali CR names the new
+	// one.
+	RevokeGrace time.Duration
 	// WatchNamespaces restricts the operator to these namespaces: it
 	// reconciles the KialiAuthProxies there and caches nothing else
 	// namespaced, so it needs RBAC only there. Empty is every namespace.
@@ -198,11 +202,12 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (manager.Manager, *ct
 		return nil, nil, err
 	}
 	r := &ctrlpkg.Reconciler{
-		Client:     mgr.GetClient(),
-		Scheme:     scheme,
-		APIReader:  mgr.GetAPIReader(),
-		Recorder:   mgr.GetEventRecorder(render.Operator),
-		ProxyImage: o.ProxyImage,
+		Client:      mgr.GetClient(),
+		Scheme:      scheme,
+		APIReader:   mgr.GetAPIReader(),
+		Recorder:    mgr.GetEventRecorder(render.Operator),
+		ProxyImage:  o.ProxyImage,
+		RevokeGrace: &o.RevokeGrace,
 		// Kubeconfig Secrets are read from the API server, like every Secret.
 		Clusters: &clusters.Cache{Reader: mgr.GetAPIReader(), Scheme: scheme},
 		Applier: &apply.Applier{

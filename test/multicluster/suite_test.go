@@ -24,7 +24,7 @@ import (
 var (
 	ctx = context.Background()
 
-	spokeCfg *rest.Config
+	hubCfg, spokeCfg *rest.Config
 	// hub and spoke talk to the API servers directly, never through a cache.
 	hub, spoke client.Client
 )
@@ -41,7 +41,7 @@ var _ = BeforeSuite(func() {
 	testbed.Log()
 	h := testbed.StartCluster(testbed.ClusterOptions{Options: testbed.All})
 	s := testbed.StartCluster(testbed.ClusterOptions{Options: testbed.Options{PrometheusOperator: true}})
-	hub, spoke, spokeCfg = h.Client, s.Client, s.Config
+	hub, spoke, hubCfg, spokeCfg = h.Client, s.Client, h.Config, s.Config
 	testbed.StartManager(ctx, h.Config, testbed.ManagerOptions())
 })
 
