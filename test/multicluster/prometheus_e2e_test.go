@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -183,6 +184,28 @@ var _ = Describe("Metrics from a spoke reach the hub", Ordered, func() {
 		}, "20s", "1s").Should(Succeed())
 		Expect(refusedWrites(hubAddr)).To(BeZero(), "remote writes the hub answered with an error")
 
+		// The mesh metrics name the clusters as the spec does.
+		Eventually(func(g Gomega) {
+			kap := &meshv1alpha1.KialiAuthProxy{}
+			g.Expect(hub.Get(ctx, types.NamespacedName{Namespace: ns, Name: "mesh"}, kap)).To(Succeed())
+			c := condition(kap, meshv1alpha1.ConditionClustersReachable)
+			g.Expect(c.Status).To(Equal(metav1.ConditionTrue), c.Message)
+			g.Expect(c.Message).To(ContainSubstring("in the mesh metrics at the hub too"))
+		}, "30s", "500ms").Should(Succeed())
+		// The spoke's proxies start calling their cluster otherwise (its
+		// istiod's CLUSTER_ID changed): Kiali would find no traffic there.
+		eastOne := "east-1"
+		meshSourceCluster.Store(&eastOne)
+		Eventually(func(g Gomega) {
+			kap := &meshv1alpha1.KialiAuthProxy{}
+			g.Expect(hub.Get(ctx, types.NamespacedName{Namespace: ns, Name: "mesh"}, kap)).To(Succeed())
+			c := condition(kap, meshv1alpha1.ConditionClustersReachable)
+			g.Expect(c.Status).To(Equal(metav1.ConditionFalse), c.Message)
+			g.Expect(c.Reason).To(Equal(meshv1alpha1.ReasonMetricsClusterMismatch))
+			g.Expect(c.Message).To(ContainSubstring(`carry the cluster names "east-1" in source_cluster/destination_cluster, which are neither a cluster of spec.clusters (east)`))
+			g.Expect(c.Message).To(ContainSubstring("Make each cluster's istiod CLUSTER_ID (values.global.multiCluster.clusterName) and its name in spec.clusters the same"))
+		}, "60s", "500ms").Should(Succeed())
+
 		// Deleting the CR gives the spoke its configuration back.
 		Expect(hub.Delete(ctx, kap)).To(Succeed())
 		Eventually(configMapData(spoke, spokeNS, cmName, "prometheus.yml")).Should(Equal(before))
@@ -242,6 +265,15 @@ func freeAddr() string {
 	return l.Addr().String()
 }
 
+// meshSourceCluster is the cluster the mesh workload's proxy names in its
+// source_cluster and destination_cluster labels: its istiod's CLUSTER_ID.
+var meshSourceCluster = func() *atomic.Pointer[string] {
+	p := &atomic.Pointer[string]{}
+	east := "east"
+	p.Store(&east)
+	return p
+}()
+
 // startMeshWorkload serves, on loopback, a counter istio_requests_total
 // that rises by perSecond every second, read when scraped: its rate is
 // known whoever scrapes it and when.
@@ -250,7 +282,9 @@ func startMeshWorkload(perSecond float64) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	Expect(err).NotTo(HaveOccurred())
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintf(w, "# TYPE istio_requests_total counter\nistio_requests_total{destination_service=\"reviews\"} %f\n", time.Since(start).Seconds()*perSecond)
+		c := *meshSourceCluster.Load()
+		fmt.Fprintf(w, "# TYPE istio_requests_total counter\nistio_requests_total{destination_service=\"reviews\",source_cluster=%q,destination_cluster=%q} %f\n",
+			c, c, time.Since(start).Seconds()*perSecond)
 	}), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(l) }()
 	DeferCleanup(srv.Close)
