@@ -33,10 +33,12 @@ func runRender(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	file := fs.String("f", "", "file with KialiAuthProxy objects (YAML or JSON, several documents allowed); - reads standard input")
 	namespace := fs.String("n", "default", "namespace of objects that name none")
+	only := fs.String("cluster", "", "print only what the operator writes on this cluster of spec.clusters, as YAML to apply or diff there")
 	image := fs.String("proxy-image", os.Getenv("RELATED_IMAGE_OAUTH_PROXY"), "default oauth-proxy image, as the operator's RELATED_IMAGE_OAUTH_PROXY")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: %s render -f FILE [-n NAMESPACE]\n\n"+
-			"Prints, as one YAML stream, the objects the operator applies for each KialiAuthProxy in FILE.\n"+
+			"Prints, as one YAML stream, the objects the operator applies for each KialiAuthProxy in FILE,\n"+
+			"followed, as comments, by what it writes on each cluster of spec.clusters (-cluster prints one of those).\n"+
 			"Invalid objects are reported with the API server's messages and a non-zero exit.\n\n", os.Args[0])
 		fs.PrintDefaults()
 	}
@@ -67,7 +69,17 @@ func runRender(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var out bytes.Buffer
 	for _, kap := range kaps {
 		plan := render.PlanFor(kap, *image)
+		remote, err := clusterSections(plan, *only)
+		if err != nil {
+			fmt.Fprintf(stderr, "error: %v\n", err)
+			return 1
+		}
+		if *only != "" {
+			out.WriteString(remote)
+			continue
+		}
 		out.WriteString(header(plan, name))
+		out.WriteString(managedNote(plan))
 		doc, err := apply.YAML(render.Render(plan, offlineInputs(plan, *image)).Objects)
 		if err != nil {
 			fmt.Fprintf(stderr, "error: %v\n", err)
@@ -75,6 +87,7 @@ func runRender(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		out.WriteString("---\n")
 		out.Write(doc)
+		out.WriteString(remote)
 	}
 	if _, err := stdout.Write(out.Bytes()); err != nil {
 		return 1

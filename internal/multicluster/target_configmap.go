@@ -30,6 +30,11 @@ func (prometheusConfigMap) describe(w wiring) string { return configMapPlace(w) 
 
 // wire writes nothing into a ConfigMap another controller renders: it
 // would revert the entry.
+func (prometheusConfigMap) preview(w wiring, e remotewrite.Entry) (string, string, error) {
+	text, _, err := remotewrite.MergePrometheusYAML("remote_write: []\n", e)
+	return fmt.Sprintf("remote_write of key %s of ConfigMap %s/%s (merged with what is there)", w.Key, w.Namespace, w.Name), text, err
+}
+
 func (prometheusConfigMap) wire(ctx context.Context, cl client.Client, w wiring, e remotewrite.Entry, creds map[string][]byte) (wiring, *finding, error) {
 	cm := &corev1.ConfigMap{}
 	if err := cl.Get(ctx, types.NamespacedName{Namespace: w.Namespace, Name: w.Name}, cm); err != nil {

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/clusters"
@@ -48,6 +49,16 @@ func (prometheusResource) wire(ctx context.Context, cl client.Client, w wiring, 
 		return w, f, err
 	}
 	return w, f, wirePrometheus(ctx, cl, w, live, e)
+}
+
+func (prometheusResource) preview(w wiring, e remotewrite.Entry) (string, string, error) {
+	item, err := remotewrite.EntryMap(e)
+	if err != nil {
+		return "", "", err
+	}
+	text, err := yaml.Marshal(map[string]any{"spec": map[string]any{"remoteWrite": []any{item}}})
+	return fmt.Sprintf("an item of spec.remoteWrite of Prometheus %s/%s (the user's items stay; the replica label is read from the resource, %s here)",
+		w.Namespace, w.Name, remotewrite.DefaultReplicaLabel), string(text), err
 }
 
 func (prometheusResource) unwire(ctx context.Context, cl client.Client, w wiring) error {

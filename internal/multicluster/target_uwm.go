@@ -41,6 +41,11 @@ func (userWorkloadMonitoring) wire(ctx context.Context, cl client.Client, w wiri
 	return w, f, err
 }
 
+func (userWorkloadMonitoring) preview(w wiring, e remotewrite.Entry) (string, string, error) {
+	text, _, err := remotewrite.MergeUWM("", e)
+	return fmt.Sprintf("prometheus.remoteWrite in key %s of ConfigMap %s/%s (merged with what is there)", w.Key, w.Namespace, w.Name), text, err
+}
+
 func (userWorkloadMonitoring) unwire(ctx context.Context, cl client.Client, w wiring) error {
 	return unwireUWM(ctx, cl, w)
 }

@@ -28,6 +28,9 @@ type target interface {
 	wire(ctx context.Context, cl client.Client, w wiring, e remotewrite.Entry, creds map[string][]byte) (wiring, *finding, error)
 	// unwire takes the entry out; the credentials go after it.
 	unwire(ctx context.Context, cl client.Client, w wiring) error
+	// preview shows the entry in the target's own format, for a review
+	// without the cluster: where it goes, and the text written there.
+	preview(w wiring, e remotewrite.Entry) (where, text string, err error)
 }
 
 // place is where on a cluster a target keeps the Prometheus configuration.
