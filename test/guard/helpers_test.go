@@ -212,6 +212,11 @@ func waitForGuard() {
 		return spokeWriter.Create(ctx, tokenSecret(ns, "probe"), client.DryRunAll)
 	}).Should(beDeniedBy(spokePolicy, "service-account-token"))
 
+	Eventually(func() error {
+		cr := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "probe"}}
+		return spokeWriter.Create(ctx, cr, client.DryRunAll)
+	}).Should(beDeniedBy("kiali-auth-proxy-operator-spoke-access", "objects named kialiauthproxy-*"))
+
 	grantRole(ns, "probe", "probe", kialiAuthProxyRule)
 	probe := person("probe")
 	Eventually(func() error {
