@@ -396,6 +396,14 @@ func prepareSpoke() []byte {
 		Rules: []rbacv1.PolicyRule{
 			{APIGroups: []string{"monitoring.coreos.com"}, Resources: []string{"prometheuses"}, Verbs: []string{"get", "patch"}},
 			{APIGroups: []string{""}, Resources: []string{"configmaps", "secrets"}, Verbs: []string{"get", "create", "patch", "delete"}},
+			// Kiali's access (kialiAccess: Managed), as the README lists it:
+			// config/spoke-guard keeps escalate and bind to Kiali's own
+			// permissions.
+			{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "create", "patch", "delete"}},
+			{APIGroups: []string{""}, Resources: []string{"serviceaccounts/token"}, Verbs: []string{"create"}},
+			{APIGroups: []string{rbacv1.GroupName}, Resources: []string{"clusterroles", "clusterrolebindings", "roles", "rolebindings"},
+				Verbs: []string{"get", "create", "patch", "delete", "escalate", "bind"}},
+			{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"list"}},
 		},
 	}
 	Expect(spoke.Create(ctx, role)).To(Succeed())
