@@ -2,8 +2,9 @@
 # Installs the programs the tests run that are not Go modules, from Debian's
 # packages, when the machine lacks them: kubectl (the deploy test applies the
 # kustomize output with it), lua5.4 (the Argo CD health check is Lua) and
-# prometheus (promtool checks every prometheus.yml the operator writes, and
-# the multi-cluster suite runs a hub and a spoke Prometheus).
+# prometheus (promtool checks every prometheus.yml the operator writes and
+# runs the alerts' rule tests, and the multi-cluster suite runs a hub and a
+# spoke Prometheus).
 set -euo pipefail
 
 missing=()

@@ -164,3 +164,34 @@ func TestBundleInstallModes(t *testing.T) {
 		t.Error("the manager's WATCH_NAMESPACE is not read from olm.targetNamespaces")
 	}
 }
+
+// The bundle holds no ServiceMonitor or PrometheusRule, so that it
+// installs where the Prometheus Operator is not. OLM v0 lists both kinds
+// as supported (pkg/controller/operators/catalog/supportedresources.go),
+// but creates them through API discovery of their group
+// (apiresourceFromGVK in pkg/controller/operators/catalog/operator.go):
+// without the CRDs that step errs, and once --install-plan-retry-timeout
+// (1m) has passed the InstallPlan is Failed, the whole operator with it.
+// OLM v1 installs the bundle as one release after a server-side dry run
+// (internal/operator-controller/applier/helm.go in operator-controller),
+// which a kind without its CRD fails as well. config/prometheus is applied
+// beside the bundle instead.
+func TestBundleNeedsNoPrometheusOperator(t *testing.T) {
+	dir := filepath.Join(root, "bundle", "manifests")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		raw, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if regexp.MustCompile(`(?m)^apiVersion: monitoring\.coreos\.com/`).Match(raw) {
+			t.Errorf("%s is a Prometheus Operator object: the bundle would not install without its CRDs", e.Name())
+		}
+	}
+	if len(entries) == 0 {
+		t.Error("the bundle is empty")
+	}
+}

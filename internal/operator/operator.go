@@ -1,7 +1,7 @@
-// Package operator wires the manager: scheme, cache, client, the reconciler
-// and health checks. The manager binary, the local runner and the
-// integration tests all start the operator through New, so they run the same
-// thing.
+// Package operator wires the manager: scheme, cache, client, the reconciler,
+// health checks and the status metrics. The manager binary, the local runner
+// and the integration tests all start the operator through New, so they run
+// the same thing.
 package operator
 
 import (
@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
@@ -27,6 +28,7 @@ import (
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/clusters"
 	ctrlpkg "github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/statusmetrics"
 )
 
 // Options configure the operator.
@@ -229,6 +231,11 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (manager.Manager, *ct
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
 		SkipNameValidation:      &o.SkipNameValidation,
 	}); err != nil {
+		return nil, nil, err
+	}
+	// The status series beside controller-runtime's, on the same endpoint;
+	// read from the manager's cache, which holds every KialiAuthProxy.
+	if err := mgr.Add(statusmetrics.Runnable(metrics.Registry, &statusmetrics.Collector{Reader: mgr.GetCache()})); err != nil {
 		return nil, nil, err
 	}
 	if o.ProbeAddr != "" && o.ProbeAddr != "0" {

@@ -1,5 +1,6 @@
 // Package ha runs two manager processes, built from ./cmd as the image is,
-// against one control plane with leader election on, and kills the leader.
+// against one control plane with leader election on, kills the leader, and
+// reads the status metrics both serve.
 package ha
 
 import (

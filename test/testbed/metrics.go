@@ -46,16 +46,33 @@ func ScrapeMetrics(url string) (Metrics, error) {
 func (m Metrics) Sum(metric string, fragments ...string) float64 {
 	total := 0.0
 	for s, v := range m {
-		if s != metric && !strings.HasPrefix(s, metric+"{") {
-			continue
-		}
-		ok := true
-		for _, f := range fragments {
-			ok = ok && strings.Contains(s, f)
-		}
-		if ok {
+		if matches(s, metric, fragments) {
 			total += v
 		}
 	}
 	return total
+}
+
+// Count is the number of series Sum would add: whether series exist at
+// all, which a sum of zero-valued series does not tell.
+func (m Metrics) Count(metric string, fragments ...string) int {
+	n := 0
+	for s := range m {
+		if matches(s, metric, fragments) {
+			n++
+		}
+	}
+	return n
+}
+
+func matches(series, metric string, fragments []string) bool {
+	if series != metric && !strings.HasPrefix(series, metric+"{") {
+		return false
+	}
+	for _, f := range fragments {
+		if !strings.Contains(series, f) {
+			return false
+		}
+	}
+	return true
 }

@@ -39,6 +39,16 @@ func TestScrapeMetrics(t *testing.T) {
 			t.Errorf("Sum(%v) = %v, want %v", c.fragments, got, c.want)
 		}
 	}
+	reconciles.WithLabelValues("kialiauthproxy", "requeue")
+	if m, err = ScrapeMetrics(srv.URL); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Count("controller_runtime_reconcile_total", `controller="kialiauthproxy"`); got != 3 {
+		t.Errorf("Count = %d, want 3 with the zero-valued series", got)
+	}
+	if got := m.Count("controller_runtime_reconcile_total", `controller="none"`); got != 0 {
+		t.Errorf("Count of no series = %d", got)
+	}
 	missing := httptest.NewServer(http.NotFoundHandler())
 	defer missing.Close()
 	if _, err := ScrapeMetrics(missing.URL); err == nil {

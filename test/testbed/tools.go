@@ -9,7 +9,7 @@ import (
 
 // installedBy names the make target that puts each program the tests run
 // into bin/.
-var installedBy = map[string]string{"kustomize": "kustomize", "controller-gen": "controller-gen", "kubectl": "tools"}
+var installedBy = map[string]string{"kustomize": "kustomize", "controller-gen": "controller-gen", "kubectl": "tools", "promtool": "tools"}
 
 // Tool is the path of a program the tests run: the one the Makefile
 // installed into bin/, or one on PATH.
