@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -213,7 +214,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, p render.Plan, conds []met
 		if !good {
 			eventType = corev1.EventTypeWarning
 		}
-		r.Recorder.Eventf(kap, nil, eventType, c.Reason, "Reconcile", "%s is %s: %s", c.Type, c.Status, c.Message)
+		r.Recorder.Eventf(kap, nil, eventType, c.Reason, "Reconcile", "%s", eventNote(fmt.Sprintf("%s is %s: %s", c.Type, c.Status, c.Message)))
 	}
 	base := kap.DeepCopy()
 	kap.Status = st
@@ -235,4 +236,22 @@ func (r *Reconciler) observeProxy(ctx context.Context, p render.Plan, obs *obser
 		return err
 	}
 	return nil
+}
+
+// maxEventNote is the longest note the API server takes in an event
+// (events.k8s.io/v1 validation: 1 KiB); a longer one is refused whole.
+const maxEventNote = 1024
+
+// eventNote fits a condition's message into an event, cut at a character
+// boundary and pointing at the condition, which holds all of it.
+func eventNote(note string) string {
+	if len(note) <= maxEventNote {
+		return note
+	}
+	const more = " ... (the condition has the whole message)"
+	cut := maxEventNote - len(more)
+	for cut > 0 && !utf8.RuneStart(note[cut]) {
+		cut--
+	}
+	return note[:cut] + more
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/conditions"
 
@@ -269,4 +270,17 @@ func TestNewStatusKeepsTransitionTimes(t *testing.T) {
 // newStatus is the status writeStatus would write for conds.
 func newStatus(kap *meshv1alpha1.KialiAuthProxy, conds []metav1.Condition, clusters []meshv1alpha1.ClusterStatus) meshv1alpha1.KialiAuthProxyStatus {
 	return conditions.Status(kap, render.URL(kap.WithDefaults("")), conds, clusters)
+}
+
+// TestEventNoteFitsTheAPIServersLimit: a long condition message still
+// makes an event, cut to the 1 KiB the API server takes.
+func TestEventNoteFitsTheAPIServersLimit(t *testing.T) {
+	long := strings.Repeat("é", 2000)
+	got := eventNote(long)
+	if len(got) > maxEventNote || !utf8.ValidString(got) || !strings.HasSuffix(got, "(the condition has the whole message)") {
+		t.Errorf("eventNote gave %d bytes, valid UTF-8 %v", len(got), utf8.ValidString(got))
+	}
+	if short := "MetricsWired is True: Wired"; eventNote(short) != short {
+		t.Errorf("a short note was changed")
+	}
 }

@@ -23,18 +23,31 @@ func (r *Wirer) ours(p render.Plan, labels map[string]string) bool {
 	return labels[render.LabelManagedBy] == render.ManagedByValue && labels[render.LabelInstance] == p.Stored.Name
 }
 
-// applyRemote server-side applies obj on a cluster, unless an object of
-// its name is someone else's.
-func (r *Wirer) applyRemote(ctx context.Context, p render.Plan, cl client.Client, cluster string, obj client.Object) error {
+// readRemote reads the live copy of obj on a cluster: nil when there is
+// none, and whether it is this KialiAuthProxy's.
+func (r *Wirer) readRemote(ctx context.Context, p render.Plan, cl client.Client, cluster string, obj client.Object) (*unstructured.Unstructured, bool, error) {
 	gvk := obj.GetObjectKind().GroupVersionKind()
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(gvk)
 	err := cl.Get(ctx, client.ObjectKeyFromObject(obj), live)
 	switch {
 	case apierrors.IsNotFound(err):
+		return nil, false, nil
 	case err != nil:
-		return fmt.Errorf("reading %s %s on cluster %s: %w", gvk.Kind, describeKey(obj), cluster, err)
-	case !r.ours(p, live.GetLabels()):
+		return nil, false, fmt.Errorf("reading %s %s on cluster %s: %w", gvk.Kind, describeKey(obj), cluster, err)
+	}
+	return live, r.ours(p, live.GetLabels()), nil
+}
+
+// applyRemote server-side applies obj on a cluster, unless an object of
+// its name is someone else's.
+func (r *Wirer) applyRemote(ctx context.Context, p render.Plan, cl client.Client, cluster string, obj client.Object) error {
+	gvk := obj.GetObjectKind().GroupVersionKind()
+	live, ours, err := r.readRemote(ctx, p, cl, cluster, obj)
+	if err != nil {
+		return err
+	}
+	if live != nil && !ours {
 		return fmt.Errorf("%s %s on cluster %s exists and was not made by this KialiAuthProxy: delete or rename it, or remove kialiAccess: Managed", gvk.Kind, describeKey(obj), cluster)
 	}
 	raw, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
@@ -52,21 +65,13 @@ func (r *Wirer) applyRemote(ctx context.Context, p render.Plan, cl client.Client
 // deleteRemote deletes obj on a cluster if it is this KialiAuthProxy's;
 // one that is gone is done with.
 func (r *Wirer) deleteRemote(ctx context.Context, p render.Plan, cl client.Client, cluster string, obj client.Object) error {
-	gvk := obj.GetObjectKind().GroupVersionKind()
-	live := &unstructured.Unstructured{}
-	live.SetGroupVersionKind(gvk)
-	err := cl.Get(ctx, client.ObjectKeyFromObject(obj), live)
-	switch {
-	case apierrors.IsNotFound(err):
-		return nil
-	case err != nil:
-		return fmt.Errorf("reading %s %s on cluster %s: %w", gvk.Kind, describeKey(obj), cluster, err)
-	case !r.ours(p, live.GetLabels()):
-		return nil
+	live, ours, err := r.readRemote(ctx, p, cl, cluster, obj)
+	if err != nil || live == nil || !ours {
+		return err
 	}
 	uid := live.GetUID()
 	if err := cl.Delete(ctx, live, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("deleting %s %s on cluster %s: %w", gvk.Kind, describeKey(obj), cluster, err)
+		return fmt.Errorf("deleting %s %s on cluster %s: %w", live.GetKind(), describeKey(obj), cluster, err)
 	}
 	return nil
 }
