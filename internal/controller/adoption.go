@@ -95,6 +95,33 @@ func (r *Reconciler) findForeign(ctx context.Context, kap *meshv1alpha1.KialiAut
 	return foreign, absent, nil
 }
 
+// confirmAbsent reads from the API server the objects the caches showed
+// absent, and returns those that exist and are not kap's; the others stay
+// in absent.
+func (r *Reconciler) confirmAbsent(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, objs []client.Object, absent map[apply.ObjectID]bool) ([]foreignObject, error) {
+	var foreign []foreignObject
+	for _, obj := range objs {
+		id := apply.IDOf(obj)
+		if !absent[id] {
+			continue
+		}
+		live := &metav1.PartialObjectMetadata{}
+		live.SetGroupVersionKind(obj.GetObjectKind().GroupVersionKind())
+		err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(obj), live)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading %s %s/%s: %w", id.GroupKind.Kind, id.Namespace, id.Name, err)
+		}
+		delete(absent, id)
+		if f := foreignUnlessOurs(kap, obj, live); f != nil {
+			foreign = append(foreign, *f)
+		}
+	}
+	return foreign, nil
+}
+
 // unmanaged reads the objects without the operator's label.
 func (r *Reconciler) unmanaged() client.Reader {
 	if r.Unmanaged != nil {

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"sort"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -70,6 +71,21 @@ func (r *Reconciler) inTheWay(ctx context.Context, p render.Plan, objs []client.
 		foreign = append(foreign, *in.foreignSessionSecret)
 	}
 	refused := adoptionProblem(p.KAP.Spec.Adoption, foreign)
+	if refused != nil && len(absent) > 0 {
+		// A refusal names every object in the way, and nothing is applied
+		// to find the rest: the ones the caches do not show (made an
+		// instant ago, or of a kind whose CRD came back and is watched
+		// anew) are read.
+		more, err := r.confirmAbsent(ctx, p.Stored, objs, absent)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if len(more) > 0 {
+			foreign = append(foreign, more...)
+			sort.Slice(foreign, func(i, j int) bool { return foreign[i].String() < foreign[j].String() })
+			refused = adoptionProblem(p.KAP.Spec.Adoption, foreign)
+		}
+	}
 	if refused == nil && len(foreign) > 0 {
 		if refused, err = r.adoptionBlockers(ctx, foreign); err != nil {
 			return nil, nil, nil, err
