@@ -34,10 +34,9 @@ import (
 // cluster during a renewal.
 const DefaultRevokeGrace = 5 * time.Minute
 
-// accessFor is the recorded access of a Managed cluster as the plan asks
-// for it.
-func accessFor(p render.Plan, c meshv1alpha1.ClusterSpec) access {
-	ra := render.RemoteAccessFor(p)
+// accessFor is the recorded access of a Managed cluster as ra, Kiali's
+// access of the plan, makes it.
+func accessFor(ra render.RemoteAccess, c meshv1alpha1.ClusterSpec) access {
 	return access{
 		Cluster:    c.Name,
 		Kubeconfig: render.SecretKey{Name: c.Kubeconfig.Name, Key: c.Kubeconfig.Key},
@@ -77,7 +76,7 @@ func (r *Wirer) reconcileAccess(ctx context.Context, p render.Plan, st *State, r
 	var keep, gone []access
 	wanted := map[string]access{}
 	for _, c := range managed {
-		wanted[c.Name] = accessFor(p, c)
+		wanted[c.Name] = accessFor(st.access, c)
 	}
 	for _, a := range rec.Access {
 		if w, ok := wanted[a.Cluster]; ok && a.samePlace(w) {
@@ -172,8 +171,7 @@ func (r *Wirer) ensureAccess(ctx context.Context, p render.Plan, c meshv1alpha1.
 		fail(err)
 		return nil
 	}
-	ra := render.RemoteAccessFor(p)
-	for _, obj := range ra.Objects() {
+	for _, obj := range st.access.Objects() {
 		if err := r.applyRemote(ctx, p, cl, c.Name, obj); err != nil {
 			fail(err)
 			return nil
@@ -199,7 +197,7 @@ func (r *Wirer) ensureAccess(ctx context.Context, p render.Plan, c meshv1alpha1.
 		r.event(p, "Renewing Kiali's token for cluster %s, as its Secret %s is gone", c.Name, t.Secret)
 	default:
 		r.noteToken(ks, t, rep)
-		if !r.checkCredentials(ctx, p, c, t.Secret, ks) {
+		if !r.checkCredentials(ctx, p, c, t.Secret, st.access, ks) {
 			return nil
 		}
 		// Revoked or expired behind the operator's back: the anchor was
@@ -219,7 +217,7 @@ func (r *Wirer) ensureAccess(ctx context.Context, p render.Plan, c meshv1alpha1.
 	t = a.newest()
 	*ks = meshv1alpha1.KialiClusterStatus{Secret: ks.Secret, Listed: ks.Listed}
 	r.noteToken(ks, t, rep)
-	r.checkCredentials(ctx, p, c, t.Secret, ks)
+	r.checkCredentials(ctx, p, c, t.Secret, st.access, ks)
 	if !ks.Listed {
 		setReason(ks, meshv1alpha1.ReasonKialiSecretMissing, fmt.Sprintf(
 			"Kiali's Secret %s/%s for cluster %s was just made; the Kiali CR lists it on the next pass", p.Names.Namespace, t.Secret, c.Name))
@@ -234,7 +232,7 @@ func (r *Wirer) checkClusters(ctx context.Context, p render.Plan, st *State, rep
 	for _, c := range p.KAP.Spec.Clusters {
 		ks := st.kiali[c.Name]
 		if c.KialiAccess != meshv1alpha1.KialiAccessManaged && ks.Listed {
-			r.checkCredentials(ctx, p, c, st.secrets[c.Name], ks)
+			r.checkCredentials(ctx, p, c, st.secrets[c.Name], st.access, ks)
 		}
 		r.checkIstioClusterID(ctx, p, c, ks)
 		if ks.Reason != "" {
@@ -458,7 +456,7 @@ func (r *Wirer) removeAccess(ctx context.Context, p render.Plan, a access) error
 	if err := r.deleteRoles(ctx, p, cl, a); err != nil {
 		return err
 	}
-	for _, obj := range accessObjects(a)[:3] {
+	for _, obj := range clusterObjects(a) {
 		if err := r.deleteRemote(ctx, p, cl, a.Cluster, obj); err != nil {
 			return err
 		}

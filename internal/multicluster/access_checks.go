@@ -30,7 +30,7 @@ const istioDefaultClusterID = "Kubernetes"
 // checkCredentials asks the cluster, with the kubeconfig of Kiali's
 // remote-cluster Secret, what Kiali may do, and names what it lacks. It
 // reports whether the cluster refused the credentials.
-func (r *Wirer) checkCredentials(ctx context.Context, p render.Plan, c meshv1alpha1.ClusterSpec, secret string, ks *meshv1alpha1.KialiClusterStatus) (rejected bool) {
+func (r *Wirer) checkCredentials(ctx context.Context, p render.Plan, c meshv1alpha1.ClusterSpec, secret string, ra render.RemoteAccess, ks *meshv1alpha1.KialiClusterStatus) (rejected bool) {
 	kcl, err := r.Clusters.Client(ctx, clusters.SecretKey{Namespace: p.Names.Namespace, Name: secret, Key: c.Name})
 	if err != nil {
 		setReason(ks, meshv1alpha1.ReasonCredentialsRejected, fmt.Sprintf("Kiali cannot use its Secret %s/%s for cluster %s: %v", p.Names.Namespace, secret, c.Name, err))
@@ -51,7 +51,7 @@ func (r *Wirer) checkCredentials(ctx context.Context, p render.Plan, c meshv1alp
 	}
 	ks.Reachable = true
 	var missing []string
-	for _, perm := range render.RemoteAccessFor(p).Permissions {
+	for _, perm := range ra.Permissions {
 		if covers(review.Status.ResourceRules, perm) {
 			continue
 		}

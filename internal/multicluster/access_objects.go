@@ -78,7 +78,7 @@ func (r *Wirer) deleteRemote(ctx context.Context, p render.Plan, cl client.Clien
 
 // deleteRoles deletes the Role and RoleBinding of Kiali v1.73.
 func (r *Wirer) deleteRoles(ctx context.Context, p render.Plan, cl client.Client, a access) error {
-	for _, obj := range accessObjects(a)[3:] {
+	for _, obj := range roleObjects(a) {
 		if err := r.deleteRemote(ctx, p, cl, a.Cluster, obj); err != nil {
 			return err
 		}
@@ -86,9 +86,10 @@ func (r *Wirer) deleteRoles(ctx context.Context, p render.Plan, cl client.Client
 	return nil
 }
 
-// accessObjects names the objects of a recorded access, binding first:
-// ClusterRoleBinding, ClusterRole, ServiceAccount, RoleBinding, Role.
-func accessObjects(a access) []client.Object {
+// clusterObjects names the cluster-wide objects of a recorded access and
+// its ServiceAccount, in the order they are deleted: the binding first,
+// so Kiali loses its permissions before anything else goes.
+func clusterObjects(a access) []client.Object {
 	crb := &rbacv1.ClusterRoleBinding{}
 	crb.SetGroupVersionKind(rbacv1.SchemeGroupVersion.WithKind("ClusterRoleBinding"))
 	crb.Name = a.Name
@@ -98,13 +99,19 @@ func accessObjects(a access) []client.Object {
 	sa := &corev1.ServiceAccount{}
 	sa.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ServiceAccount"))
 	sa.Namespace, sa.Name = a.Namespace, a.Name
+	return []client.Object{crb, cr, sa}
+}
+
+// roleObjects names the RoleBinding and Role of a recorded access (Kiali
+// v1.73), binding first.
+func roleObjects(a access) []client.Object {
 	rb := &rbacv1.RoleBinding{}
 	rb.SetGroupVersionKind(rbacv1.SchemeGroupVersion.WithKind("RoleBinding"))
 	rb.Namespace, rb.Name = a.Namespace, a.Name
 	role := &rbacv1.Role{}
 	role.SetGroupVersionKind(rbacv1.SchemeGroupVersion.WithKind("Role"))
 	role.Namespace, role.Name = a.Namespace, a.Name
-	return []client.Object{crb, cr, sa, rb, role}
+	return []client.Object{rb, role}
 }
 
 func describeKey(obj client.Object) string {

@@ -121,13 +121,12 @@ func (r *Wirer) Reconcile(ctx context.Context, plan render.Plan, st *State) (*Re
 	prev := st.rec
 	rep.active = len(desired) > 0 || wantReceiver != nil || len(prev.Wirings) > 0 || prev.Receiver != nil
 	if !rep.active {
-		if len(prev.Access) == 0 {
-			// Everything written has been taken out again.
-			rep.finish()
-			return rep, problems, r.releaseFinalizer(ctx, kap)
-		}
 		rep.finish()
-		return rep, problems, nil
+		if len(prev.Access) > 0 {
+			return rep, problems, nil
+		}
+		// Everything written has been taken out again.
+		return rep, problems, r.releaseFinalizer(ctx, kap)
 	}
 	if d.Spec.Metrics != nil {
 		rep.receiverURL = d.Spec.Metrics.Receiver.URL

@@ -31,12 +31,13 @@ type ClusterPreview struct {
 func Preview(p render.Plan) ([]ClusterPreview, error) {
 	d, n := p.KAP, p.Names
 	var out []ClusterPreview
+	ra, wirings := render.RemoteAccessFor(p), desiredWirings(d, n)
 	for _, c := range d.Spec.Clusters {
 		cp := ClusterPreview{Cluster: c.Name}
 		if c.KialiAccess == meshv1alpha1.KialiAccessManaged {
-			cp.Objects = render.RemoteAccessFor(p).Objects()
+			cp.Objects = ra.Objects()
 		}
-		for _, w := range desiredWirings(d, n) {
+		for _, w := range wirings {
 			if w.Cluster != c.Name {
 				continue
 			}

@@ -22,6 +22,10 @@ type State struct {
 	// reconcile goes.
 	kiali    map[string]*meshv1alpha1.KialiClusterStatus
 	problems []conditions.Problem
+	// access is Kiali's access as the plan renders it, the same on every
+	// cluster: what Managed access makes, and what every cluster's
+	// credentials are checked against.
+	access render.RemoteAccess
 }
 
 // KialiClusterSecrets are the clusters to list in the Kiali CR, with their
@@ -37,7 +41,8 @@ func (st *State) Problems() []conditions.Problem { return st.problems }
 // the newest token's Secret for Managed access.
 func (r *Wirer) Prepare(ctx context.Context, p render.Plan) (*State, error) {
 	kap, d := p.Stored, p.KAP
-	st := &State{rec: &record{}, secrets: map[string]string{}, kiali: map[string]*meshv1alpha1.KialiClusterStatus{}}
+	st := &State{rec: &record{}, secrets: map[string]string{}, kiali: map[string]*meshv1alpha1.KialiClusterStatus{},
+		access: render.RemoteAccessFor(p)}
 	managed := false
 	for _, c := range d.Spec.Clusters {
 		managed = managed || c.KialiAccess == meshv1alpha1.KialiAccessManaged
