@@ -41,6 +41,11 @@ var _ = Describe("Metrics from a spoke reach the hub", Ordered, func() {
 		meshRate  = 10.0
 	)
 	var hubURL, hubAddr, spokeAddr, replicaAddr, meshAddr string
+	meshKAP := func(g Gomega) *meshv1alpha1.KialiAuthProxy {
+		kap := &meshv1alpha1.KialiAuthProxy{}
+		g.Expect(hub.Get(ctx, types.NamespacedName{Namespace: ns, Name: "mesh"}, kap)).To(Succeed())
+		return kap
+	}
 
 	BeforeAll(func() {
 		for _, bin := range []string{"prometheus", "promtool"} {
@@ -96,8 +101,7 @@ var _ = Describe("Metrics from a spoke reach the hub", Ordered, func() {
 
 		// Before the spoke runs, the hub has nothing from it, and says so.
 		Eventually(func(g Gomega) {
-			kap := &meshv1alpha1.KialiAuthProxy{}
-			g.Expect(hub.Get(ctx, types.NamespacedName{Namespace: ns, Name: "mesh"}, kap)).To(Succeed())
+			kap := meshKAP(g)
 			c := condition(kap, meshv1alpha1.ConditionMetricsWired)
 			g.Expect(c.Reason).To(Equal(meshv1alpha1.ReasonMetricsNotFlowing), c.Message)
 			g.Expect(c.Message).To(ContainSubstring("from east"))
@@ -123,8 +127,7 @@ var _ = Describe("Metrics from a spoke reach the hub", Ordered, func() {
 		}, "90s", "1s").Should(ContainElement(HaveKeyWithValue("job", "self")))
 
 		Eventually(func(g Gomega) {
-			kap := &meshv1alpha1.KialiAuthProxy{}
-			g.Expect(hub.Get(ctx, types.NamespacedName{Namespace: ns, Name: "mesh"}, kap)).To(Succeed())
+			kap := meshKAP(g)
 			c := condition(kap, meshv1alpha1.ConditionMetricsWired)
 			g.Expect(c.Status).To(Equal(metav1.ConditionTrue), c.Message)
 			g.Expect(c.Reason).To(Equal(meshv1alpha1.ReasonMetricsFlowing))
@@ -186,8 +189,7 @@ var _ = Describe("Metrics from a spoke reach the hub", Ordered, func() {
 
 		// The mesh metrics name the clusters as the spec does.
 		Eventually(func(g Gomega) {
-			kap := &meshv1alpha1.KialiAuthProxy{}
-			g.Expect(hub.Get(ctx, types.NamespacedName{Namespace: ns, Name: "mesh"}, kap)).To(Succeed())
+			kap := meshKAP(g)
 			c := condition(kap, meshv1alpha1.ConditionClustersReachable)
 			g.Expect(c.Status).To(Equal(metav1.ConditionTrue), c.Message)
 			g.Expect(c.Message).To(ContainSubstring("in the mesh metrics at the hub too"))
@@ -197,8 +199,7 @@ var _ = Describe("Metrics from a spoke reach the hub", Ordered, func() {
 		eastOne := "east-1"
 		meshSourceCluster.Store(&eastOne)
 		Eventually(func(g Gomega) {
-			kap := &meshv1alpha1.KialiAuthProxy{}
-			g.Expect(hub.Get(ctx, types.NamespacedName{Namespace: ns, Name: "mesh"}, kap)).To(Succeed())
+			kap := meshKAP(g)
 			c := condition(kap, meshv1alpha1.ConditionClustersReachable)
 			g.Expect(c.Status).To(Equal(metav1.ConditionFalse), c.Message)
 			g.Expect(c.Reason).To(Equal(meshv1alpha1.ReasonMetricsClusterMismatch))
