@@ -100,7 +100,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	// Which clusters' remote-cluster Secrets exist: the Kiali CR lists
 	// only those.
-	mc, err := r.wirer().Prepare(ctx, p)
+	// One Wirer for the reconcile: it reads each cluster's kubeconfig once.
+	w := r.wirer()
+	mc, err := w.Prepare(ctx, p)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -136,7 +138,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 
-	rep, problems, err := r.wirer().Reconcile(ctx, p, mc)
+	rep, problems, err := w.Reconcile(ctx, p, mc)
 	if err != nil {
 		return ctrl.Result{}, err
 	}

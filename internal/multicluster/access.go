@@ -166,7 +166,7 @@ func (r *Wirer) ensureAccess(ctx context.Context, p render.Plan, c meshv1alpha1.
 		rep.retry = true
 	}
 	key := clusters.SecretKey{Namespace: p.Names.Namespace, Name: a.Kubeconfig.Name, Key: a.Kubeconfig.Key}
-	cl, err := r.Clusters.Client(ctx, key)
+	cl, err := r.clusterClient(ctx, key)
 	if err != nil {
 		fail(err)
 		return nil
@@ -468,7 +468,7 @@ func (r *Wirer) removeAccess(ctx context.Context, p render.Plan, a access) error
 // Secret is gone (deleted with the namespace), the one built earlier.
 func (r *Wirer) accessClient(ctx context.Context, p render.Plan, a access) (client.Client, error) {
 	key := clusters.SecretKey{Namespace: p.Names.Namespace, Name: a.Kubeconfig.Name, Key: a.Kubeconfig.Key}
-	cl, err := r.Clusters.Client(ctx, key)
+	cl, err := r.clusterClient(ctx, key)
 	if err != nil {
 		last, ok := r.Clusters.Last(key)
 		if !ok {

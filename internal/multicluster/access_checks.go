@@ -31,7 +31,7 @@ const istioDefaultClusterID = "Kubernetes"
 // remote-cluster Secret, what Kiali may do, and names what it lacks. It
 // reports whether the cluster refused the credentials.
 func (r *Wirer) checkCredentials(ctx context.Context, p render.Plan, c meshv1alpha1.ClusterSpec, secret string, ra render.RemoteAccess, ks *meshv1alpha1.KialiClusterStatus) (rejected bool) {
-	kcl, err := r.Clusters.Client(ctx, clusters.SecretKey{Namespace: p.Names.Namespace, Name: secret, Key: c.Name})
+	kcl, err := r.clusterClient(ctx, clusters.SecretKey{Namespace: p.Names.Namespace, Name: secret, Key: c.Name})
 	if err != nil {
 		setReason(ks, meshv1alpha1.ReasonCredentialsRejected, fmt.Sprintf("Kiali cannot use its Secret %s/%s for cluster %s: %v", p.Names.Namespace, secret, c.Name, err))
 		return false
@@ -125,7 +125,7 @@ func resourceMatches(list []string, resource string) bool {
 // destination_cluster labels of every mesh metric, and Kiali finds a
 // cluster's traffic by its name there.
 func (r *Wirer) checkIstioClusterID(ctx context.Context, p render.Plan, c meshv1alpha1.ClusterSpec, ks *meshv1alpha1.KialiClusterStatus) {
-	cl, err := r.Clusters.Client(ctx, clusters.SecretKey{Namespace: p.Names.Namespace, Name: c.Kubeconfig.Name, Key: c.Kubeconfig.Key})
+	cl, err := r.clusterClient(ctx, clusters.SecretKey{Namespace: p.Names.Namespace, Name: c.Kubeconfig.Name, Key: c.Kubeconfig.Key})
 	if err != nil {
 		return
 	}

@@ -402,7 +402,7 @@ func (r *Wirer) receiverCredentials(ctx context.Context, d *meshv1alpha1.KialiAu
 }
 
 func (r *Wirer) clientFor(ctx context.Context, namespace string, ref render.SecretKey) (client.Client, error) {
-	return r.Clusters.Client(ctx, clusters.SecretKey{Namespace: namespace, Name: ref.Name, Key: ref.Key})
+	return r.clusterClient(ctx, clusters.SecretKey{Namespace: namespace, Name: ref.Name, Key: ref.Key})
 }
 
 // unwireWith removes one wiring. When the kubeconfig Secret is gone (a
@@ -410,7 +410,7 @@ func (r *Wirer) clientFor(ctx context.Context, namespace string, ref render.Secr
 // built from it earlier is used.
 func (r *Wirer) unwireWith(ctx context.Context, kap *meshv1alpha1.KialiAuthProxy, w wiring) error {
 	key := clusters.SecretKey{Namespace: kap.Namespace, Name: w.Kubeconfig.Name, Key: w.Kubeconfig.Key}
-	cl, err := r.Clusters.Client(ctx, key)
+	cl, err := r.clusterClient(ctx, key)
 	if err != nil {
 		last, ok := r.Clusters.Last(key)
 		if !ok {

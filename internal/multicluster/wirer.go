@@ -11,6 +11,7 @@
 package multicluster
 
 import (
+	"context"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -42,4 +43,30 @@ type Wirer struct {
 	RevokeGrace *time.Duration
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+
+	// clients are the clients this Wirer handed out, by kubeconfig Secret
+	// key: a Wirer serves one reconcile, in which Kiali's access, the
+	// checks and the wiring all use the same cluster's kubeconfig, read
+	// once.
+	clients map[clusters.SecretKey]clientResult
+}
+
+type clientResult struct {
+	client client.Client
+	err    error
+}
+
+// clusterClient is the client for the cluster whose kubeconfig is at key,
+// read once per Wirer (Clusters reads the Secret on every call, so that a
+// changed kubeconfig is picked up by the next reconcile).
+func (r *Wirer) clusterClient(ctx context.Context, key clusters.SecretKey) (client.Client, error) {
+	if res, ok := r.clients[key]; ok {
+		return res.client, res.err
+	}
+	cl, err := r.Clusters.Client(ctx, key)
+	if r.clients == nil {
+		r.clients = map[clusters.SecretKey]clientResult{}
+	}
+	r.clients[key] = clientResult{client: cl, err: err}
+	return cl, err
 }
