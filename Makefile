@@ -34,8 +34,10 @@ manifests: controller-gen ## Generate the CRD and RBAC manifests (namespaced rul
 	$(CONTROLLER_GEN) rbac:roleName=manager-cluster-role paths="./internal/operator/..." output:rbac:artifacts:config=config/rbac/cluster
 
 .PHONY: generate
-generate: controller-gen ## Generate the extraArgs CEL rules (from api/v1alpha1/proxyflags.go) and DeepCopy methods.
+generate: controller-gen ## Generate the extraArgs CEL rules (from api/v1alpha1/proxyflags.go), DeepCopy methods, and the manager's copy of config/prometheus.
 	go run ./hack/rulegen
+	cp config/prometheus/monitor.yaml internal/monitoring/servicemonitor.yaml
+	cp config/prometheus/alerts.yaml internal/monitoring/prometheusrule.yaml
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./..."
 
 .PHONY: fmt

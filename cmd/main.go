@@ -59,6 +59,8 @@ func main() {
 			", which OLM fills with the OperatorGroup's target namespaces.")
 	flag.DurationVar(&o.RevokeGrace, "remote-token-grace", multicluster.DefaultRevokeGrace,
 		"How long a replaced token of Kiali's (kialiAccess: Managed) stays valid once the Kiali CR names its successor: time for Kiali to roll onto the new one.")
+	monitor := flag.Bool("monitoring", true,
+		"Make the manager's ServiceMonitor and PrometheusRule in its namespace ($POD_NAMESPACE) once the Prometheus Operator's CRDs are served.")
 	showVersion := flag.Bool("version", false, "Print the version and exit.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
@@ -86,6 +88,13 @@ func main() {
 	// Set by OLM from the bundle's relatedImages, so disconnected clusters
 	// use their mirrored oauth-proxy image.
 	o.ProxyImage = os.Getenv("RELATED_IMAGE_OAUTH_PROXY")
+	// The manager's own namespace (the downward API, in config/manager and
+	// the CSV): its ServiceMonitor and PrometheusRule go there once the
+	// Prometheus Operator's CRDs are served. Run outside a cluster, it
+	// makes none.
+	if *monitor {
+		o.MonitoringNamespace = os.Getenv("POD_NAMESPACE")
+	}
 	if o.SecureMetrics {
 		o.MetricsFilter = filters.WithAuthenticationAndAuthorization
 	}

@@ -41,6 +41,7 @@ func Generate(manifests []byte, o Options) (map[string][]byte, error) {
 		roles      = map[string]*unstructured.Unstructured{} // "Kind/name"
 		bindings   []*unstructured.Unstructured
 		extras     []*unstructured.Unstructured
+		accounts   = map[string]bool{}
 	)
 	for _, u := range objs {
 		switch u.GetKind() {
@@ -56,8 +57,11 @@ func Generate(manifests []byte, o Options) (map[string][]byte, error) {
 			roles[u.GetKind()+"/"+u.GetName()] = u
 		case "ClusterRoleBinding", "RoleBinding":
 			bindings = append(bindings, u)
-		case "Namespace", "ServiceAccount":
-			// OLM creates the operator's namespace and service account.
+		case "ServiceAccount":
+			// OLM creates the service accounts the CSV's permissions name.
+			accounts[u.GetName()] = true
+		case "Namespace":
+			// OLM creates the operator's namespace.
 		default:
 			extras = append(extras, u)
 		}
@@ -69,10 +73,27 @@ func Generate(manifests []byte, o Options) (map[string][]byte, error) {
 
 	// RBAC bound to the manager becomes the CSV's permissions; roles bound
 	// to nobody (for users and monitoring) ship as plain manifests.
+	// The bindings of the other service accounts of the manifests (the
+	// metrics scraper) become their own permissions: OLM makes the account
+	// in the install namespace and binds it there, which a binding in the
+	// bundle could not (its subject's namespace is not known yet). Their
+	// roles still ship, for users to bind.
 	var clusterRules, nsRules []any
+	others := map[string]*csvPermissions{}
 	bound := map[string]bool{}
 	for _, b := range bindings {
-		if !bindsServiceAccount(b, serviceAccount) {
+		subject := ""
+		switch {
+		case bindsServiceAccount(b, serviceAccount):
+			subject = serviceAccount
+		default:
+			for sa := range accounts {
+				if sa != serviceAccount && bindsServiceAccount(b, sa) {
+					subject = sa
+				}
+			}
+		}
+		if subject == "" {
 			extras = append(extras, b)
 			continue
 		}
@@ -82,9 +103,23 @@ func Generate(manifests []byte, o Options) (map[string][]byte, error) {
 		if role == nil {
 			return nil, fmt.Errorf("%s %s binds the missing %s %s", b.GetKind(), b.GetName(), ref, name)
 		}
-		bound[ref+"/"+name] = true
 		rules, _, _ := unstructured.NestedSlice(role.Object, "rules")
-		if ref == "ClusterRole" && b.GetKind() == "ClusterRoleBinding" {
+		clusterWide := ref == "ClusterRole" && b.GetKind() == "ClusterRoleBinding"
+		if subject != serviceAccount {
+			p := others[subject]
+			if p == nil {
+				p = &csvPermissions{}
+				others[subject] = p
+			}
+			if clusterWide {
+				p.cluster = append(p.cluster, rules...)
+			} else {
+				p.namespaced = append(p.namespaced, rules...)
+			}
+			continue
+		}
+		bound[ref+"/"+name] = true
+		if clusterWide {
 			clusterRules = append(clusterRules, rules...)
 		} else {
 			nsRules = append(nsRules, rules...)
@@ -96,7 +131,7 @@ func Generate(manifests []byte, o Options) (map[string][]byte, error) {
 		}
 	}
 
-	if err := completeCSV(csv, deployment, crds, samples, serviceAccount, clusterRules, nsRules, o); err != nil {
+	if err := completeCSV(csv, deployment, crds, samples, serviceAccount, clusterRules, nsRules, others, o); err != nil {
 		return nil, err
 	}
 
@@ -150,8 +185,11 @@ func Generate(manifests []byte, o Options) (map[string][]byte, error) {
 	return files, nil
 }
 
+// csvPermissions are the rules one service account is bound to.
+type csvPermissions struct{ cluster, namespaced []any }
+
 func completeCSV(csv, deployment *unstructured.Unstructured, crds []*unstructured.Unstructured, samples []any,
-	serviceAccount string, clusterRules, nsRules []any, o Options) error {
+	serviceAccount string, clusterRules, nsRules []any, others map[string]*csvPermissions, o Options) error {
 	csv.SetName(packageName + ".v" + o.Version)
 	csv.SetNamespace("")
 	ann := csv.GetAnnotations()
@@ -210,10 +248,28 @@ func completeCSV(csv, deployment *unstructured.Unstructured, crds []*unstructure
 			"label": toAny(deployment.GetLabels()),
 			"spec":  deployment.Object["spec"],
 		}},
-		"clusterPermissions": []any{map[string]any{"serviceAccountName": serviceAccount, "rules": clusterRules}},
 	}
+	clusterPermissions := []any{map[string]any{"serviceAccountName": serviceAccount, "rules": clusterRules}}
+	var permissions []any
 	if len(nsRules) > 0 {
-		install["permissions"] = []any{map[string]any{"serviceAccountName": serviceAccount, "rules": nsRules}}
+		permissions = append(permissions, map[string]any{"serviceAccountName": serviceAccount, "rules": nsRules})
+	}
+	names := make([]string, 0, len(others))
+	for sa := range others {
+		names = append(names, sa)
+	}
+	sort.Strings(names)
+	for _, sa := range names {
+		if p := others[sa]; len(p.cluster) > 0 {
+			clusterPermissions = append(clusterPermissions, map[string]any{"serviceAccountName": sa, "rules": p.cluster})
+		}
+		if p := others[sa]; len(p.namespaced) > 0 {
+			permissions = append(permissions, map[string]any{"serviceAccountName": sa, "rules": p.namespaced})
+		}
+	}
+	install["clusterPermissions"] = clusterPermissions
+	if len(permissions) > 0 {
+		install["permissions"] = permissions
 	}
 	spec["install"] = map[string]any{"strategy": "deployment", "spec": install}
 

@@ -174,8 +174,9 @@ func TestBundleInstallModes(t *testing.T) {
 // (1m) has passed the InstallPlan is Failed, the whole operator with it.
 // OLM v1 installs the bundle as one release after a server-side dry run
 // (internal/operator-controller/applier/helm.go in operator-controller),
-// which a kind without its CRD fails as well. config/prometheus is applied
-// beside the bundle instead.
+// which a kind without its CRD fails as well. The manager makes them
+// instead, once the CRDs are served (internal/monitoring), with the scraper
+// the bundle does ship (TestBundleShipsTheMetricsScraper).
 func TestBundleNeedsNoPrometheusOperator(t *testing.T) {
 	dir := filepath.Join(root, "bundle", "manifests")
 	entries, err := os.ReadDir(dir)
@@ -193,5 +194,70 @@ func TestBundleNeedsNoPrometheusOperator(t *testing.T) {
 	}
 	if len(entries) == 0 {
 		t.Error("the bundle is empty")
+	}
+}
+
+// The bundle ships what the manager's ServiceMonitor needs and no
+// Prometheus Operator CRD does: the scraper's token Secret and, as the
+// scraper's clusterPermissions (OLM makes and binds the account in the
+// install namespace), the metrics endpoint alone; the manager may make its
+// ServiceMonitor and PrometheusRule, and learns its namespace.
+func TestBundleShipsTheMetricsScraper(t *testing.T) {
+	const scraper = "kiali-auth-proxy-operator-metrics-scraper"
+	bundle, err := manifests.GetBundleFromDir(filepath.Join(root, "bundle", "manifests"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := false
+	for _, o := range bundle.Objects {
+		if o.GetKind() == "Secret" && o.GetName() == scraper+"-token" &&
+			o.GetAnnotations()["kubernetes.io/service-account.name"] == scraper {
+			secret = true
+		}
+	}
+	if !secret {
+		t.Errorf("the bundle has no token Secret of %s", scraper)
+	}
+	strategy := bundle.CSV.Spec.InstallStrategy.StrategySpec
+	granted := false
+	for _, p := range strategy.ClusterPermissions {
+		if p.ServiceAccountName != scraper {
+			continue
+		}
+		granted = len(p.Rules) == 1 && len(p.Rules[0].APIGroups) == 0 &&
+			strings.Join(p.Rules[0].NonResourceURLs, ",") == "/metrics" && strings.Join(p.Rules[0].Verbs, ",") == "get"
+	}
+	if !granted {
+		t.Errorf("%s is not granted exactly get on /metrics", scraper)
+	}
+	for _, p := range strategy.Permissions {
+		if p.ServiceAccountName == scraper {
+			t.Errorf("%s has namespaced permissions: %v", scraper, p.Rules)
+		}
+	}
+	monitoring := false
+	for _, p := range strategy.Permissions {
+		for _, r := range p.Rules {
+			if strings.Join(r.APIGroups, ",") == "monitoring.coreos.com" &&
+				strings.Join(r.Resources, ",") == "servicemonitors,prometheusrules" && strings.Join(r.Verbs, ",") == "get,create,patch" {
+				monitoring = true
+			}
+		}
+	}
+	if !monitoring {
+		t.Error("the manager may not make its ServiceMonitor and PrometheusRule")
+	}
+	podNamespace := false
+	for _, d := range strategy.DeploymentSpecs {
+		for _, c := range d.Spec.Template.Spec.Containers {
+			for _, e := range c.Env {
+				if e.Name == "POD_NAMESPACE" && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.namespace" {
+					podNamespace = true
+				}
+			}
+		}
+	}
+	if !podNamespace {
+		t.Error("the manager's POD_NAMESPACE is not its namespace")
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/clusters"
 	ctrlpkg "github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/monitoring"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/statusmetrics"
 )
 
@@ -55,6 +56,13 @@ type Options struct {
 	// its cluster; zero revokes it as soon as the Kiali CR names the new
 	// one.
 	RevokeGrace time.Duration
+	// MonitoringNamespace is the manager's own namespace, where it makes
+	// its ServiceMonitor and PrometheusRule once the Prometheus Operator's
+	// CRDs are served (internal/monitoring); empty makes none.
+	MonitoringNamespace string
+	// MonitoringInterval is how often it looks; zero is
+	// monitoring.DefaultInterval.
+	MonitoringInterval time.Duration
 	// WatchNamespaces restricts the operator to these namespaces: it
 	// reconciles the KialiAuthProxies there and caches nothing else
 	// namespaced, so it needs RBAC only there. Empty is every namespace.
@@ -237,6 +245,14 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (manager.Manager, *ct
 	// read from the manager's cache, which holds every KialiAuthProxy.
 	if err := mgr.Add(statusmetrics.Runnable(metrics.Registry, &statusmetrics.Collector{Reader: mgr.GetCache()})); err != nil {
 		return nil, nil, err
+	}
+	if o.MonitoringNamespace != "" {
+		if err := mgr.Add(&monitoring.Installer{
+			Client: mgr.GetClient(), Mapper: mgr.GetRESTMapper(), Namespace: o.MonitoringNamespace,
+			FieldOwner: ctrlpkg.FieldOwner, Interval: o.MonitoringInterval, Log: ctrl.Log.WithName("monitoring"),
+		}); err != nil {
+			return nil, nil, err
+		}
 	}
 	if o.ProbeAddr != "" && o.ProbeAddr != "0" {
 		if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

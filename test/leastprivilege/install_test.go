@@ -212,24 +212,37 @@ func fromBundle(olm olmVersion, mode, ns string, targets []string) installation 
 			add(namespaced(t), "Namespace")
 		}
 	}
-	add(&unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"name": serviceAccount, "namespace": ns}}}, "ServiceAccount")
-	subject := []rbacv1.Subject{{Kind: "ServiceAccount", Name: serviceAccount, Namespace: ns}}
-	clusterWide := func(name string, rules []rbacv1.PolicyRule) {
+	// OLM makes every service account the permissions name: the manager's,
+	// and the metrics scraper's, which holds only the metrics endpoint.
+	accounts := map[string]bool{}
+	account := func(sa string) []rbacv1.Subject {
+		if !accounts[sa] {
+			accounts[sa] = true
+			add(&unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"name": sa, "namespace": ns}}}, "ServiceAccount")
+		}
+		return []rbacv1.Subject{{Kind: "ServiceAccount", Name: sa, Namespace: ns}}
+	}
+	clusterWide := func(name string, subject []rbacv1.Subject, rules []rbacv1.PolicyRule) {
 		add(&rbacv1.ClusterRole{ObjectMeta: objMeta(name, ""), Rules: rules}, "ClusterRole")
 		add(&rbacv1.ClusterRoleBinding{ObjectMeta: objMeta(name, ""), Subjects: subject,
 			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name}}, "ClusterRoleBinding")
 	}
+	account(serviceAccount)
 	for i, p := range strategy.ClusterPermissions {
-		Expect(p.ServiceAccountName).To(Equal(serviceAccount))
-		clusterWide(fmt.Sprintf("%s-cluster-%d", ns, i), p.Rules)
+		if p.ServiceAccountName != serviceAccount {
+			Expect(p.ServiceAccountName).To(Equal("kiali-auth-proxy-operator-metrics-scraper"))
+			Expect(p.Rules).To(Equal([]rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}}))
+		}
+		clusterWide(fmt.Sprintf("%s-cluster-%d", ns, i), account(p.ServiceAccountName), p.Rules)
 	}
+	subject := account(serviceAccount)
 	for i, p := range strategy.Permissions {
 		Expect(p.ServiceAccountName).To(Equal(serviceAccount))
 		name := fmt.Sprintf("%s-%d", ns, i)
 		var namespaces []string
 		switch {
 		case targets == nil:
-			clusterWide(name, append(slices.Clone(p.Rules), rbacv1.PolicyRule{
+			clusterWide(name, subject, append(slices.Clone(p.Rules), rbacv1.PolicyRule{
 				APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get", "list", "watch"}}))
 			if olm == olmV0 {
 				namespaces = []string{ns}

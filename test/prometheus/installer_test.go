@@ -1,0 +1,112 @@
+package prometheus
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/monitoring"
+	"github.com/kialiauth/kiali-auth-proxy-operator/test/testbed"
+)
+
+// TestManagerMakesItsMonitoringOnceTheCRDsAreServed: an install where the
+// Prometheus Operator is missing works, and the manager makes the
+// ServiceMonitor and PrometheusRule of config/prometheus in its namespace
+// once the CRDs arrive, as a kustomize install of config/prometheus would.
+func TestManagerMakesItsMonitoringOnceTheCRDsAreServed(t *testing.T) {
+	env, err := testbed.NewEnvironment(testbed.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper, err := apiutil.NewDynamicRESTMapper(cfg, hc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := client.New(cfg, client.Options{Mapper: mapper})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const ns = "kiali-auth-proxy-operator-system"
+	if err := k.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		t.Fatal(err)
+	}
+	in := &monitoring.Installer{Client: k, Mapper: mapper, Namespace: ns, FieldOwner: controller.FieldOwner}
+
+	served, err := in.Ensure(ctx)
+	if err != nil || served {
+		t.Fatalf("without the CRDs: served %v, %v", served, err)
+	}
+
+	dir, err := testbed.PrometheusOperatorCRDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{Paths: []string{dir}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for served, err = in.Ensure(ctx); !served || err != nil; served, err = in.Ensure(ctx) {
+		if time.Now().After(deadline) {
+			t.Fatalf("with the CRDs: served %v, %v", served, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	// What the manager made is config/prometheus's objects, in its namespace.
+	want := map[string]*unstructured.Unstructured{}
+	for _, o := range build(t, "prometheus") {
+		if o.GetAPIVersion() == monitoringGroup+"/v1" {
+			want[o.GetKind()] = o
+		}
+	}
+	for _, kind := range []string{"ServiceMonitor", "PrometheusRule"} {
+		w := want[kind]
+		live := &unstructured.Unstructured{}
+		live.SetGroupVersionKind(schema.GroupVersionKind{Group: monitoringGroup, Version: "v1", Kind: kind})
+		if err := k.Get(ctx, client.ObjectKey{Namespace: ns, Name: w.GetName()}, live); err != nil {
+			t.Fatalf("%s %s/%s: %v", kind, ns, w.GetName(), err)
+		}
+		if !equality.Semantic.DeepEqual(live.Object["spec"], w.Object["spec"]) {
+			t.Errorf("%s spec differs from config/prometheus's", kind)
+		}
+	}
+	// Looking again writes nothing new.
+	before := resourceVersionOf(t, k, ns, want["PrometheusRule"].GetName())
+	if _, err := in.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := resourceVersionOf(t, k, ns, want["PrometheusRule"].GetName()); after != before {
+		t.Errorf("a second look rewrote the PrometheusRule (resourceVersion %s -> %s)", before, after)
+	}
+}
+
+func resourceVersionOf(t *testing.T, k client.Client, ns, name string) string {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(schema.GroupVersionKind{Group: monitoringGroup, Version: "v1", Kind: "PrometheusRule"})
+	if err := k.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, u); err != nil {
+		t.Fatal(err)
+	}
+	return u.GetResourceVersion()
+}
