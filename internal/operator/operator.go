@@ -27,8 +27,8 @@ import (
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/apply"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/clusters"
 	ctrlpkg "github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
-	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/monitoring"
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/statusmetrics"
 )
 
