@@ -198,25 +198,23 @@ func TestBundleNeedsNoPrometheusOperator(t *testing.T) {
 }
 
 // The bundle ships what the manager's ServiceMonitor needs and no
-// Prometheus Operator CRD does: the scraper's token Secret and, as the
-// scraper's clusterPermissions (OLM makes and binds the account in the
-// install namespace), the metrics endpoint alone; the manager may make its
-// ServiceMonitor and PrometheusRule, and learns its namespace.
+// Prometheus Operator CRD does: the scraper, as its clusterPermissions (OLM
+// makes and binds the account in the install namespace), with the metrics
+// endpoint alone. No token Secret: OLM makes the account after the bundle's
+// objects, and the token controller deletes a token Secret whose account
+// does not exist; the manager writes the scraper's token itself. It may
+// make its ServiceMonitor and PrometheusRule and request that token, and
+// learns its namespace.
 func TestBundleShipsTheMetricsScraper(t *testing.T) {
 	const scraper = "kiali-auth-proxy-operator-metrics-scraper"
 	bundle, err := manifests.GetBundleFromDir(filepath.Join(root, "bundle", "manifests"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret := false
 	for _, o := range bundle.Objects {
-		if o.GetKind() == "Secret" && o.GetName() == scraper+"-token" &&
-			o.GetAnnotations()["kubernetes.io/service-account.name"] == scraper {
-			secret = true
+		if o.GetKind() == "Secret" {
+			t.Errorf("the bundle ships Secret %s", o.GetName())
 		}
-	}
-	if !secret {
-		t.Errorf("the bundle has no token Secret of %s", scraper)
 	}
 	strategy := bundle.CSV.Spec.InstallStrategy.StrategySpec
 	granted := false
@@ -235,17 +233,23 @@ func TestBundleShipsTheMetricsScraper(t *testing.T) {
 			t.Errorf("%s has namespaced permissions: %v", scraper, p.Rules)
 		}
 	}
-	monitoring := false
+	monitoring, token := false, false
 	for _, p := range strategy.Permissions {
 		for _, r := range p.Rules {
 			if strings.Join(r.APIGroups, ",") == "monitoring.coreos.com" &&
 				strings.Join(r.Resources, ",") == "servicemonitors,prometheusrules" && strings.Join(r.Verbs, ",") == "get,create,patch" {
 				monitoring = true
 			}
+			if strings.Join(r.Resources, ",") == "serviceaccounts/token" && strings.Join(r.ResourceNames, ",") == scraper && strings.Join(r.Verbs, ",") == "create" {
+				token = true
+			}
 		}
 	}
 	if !monitoring {
 		t.Error("the manager may not make its ServiceMonitor and PrometheusRule")
+	}
+	if !token {
+		t.Errorf("the manager may not request a token for %s alone", scraper)
 	}
 	podNamespace := false
 	for _, d := range strategy.DeploymentSpecs {

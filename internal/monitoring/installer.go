@@ -18,7 +18,11 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -53,11 +57,26 @@ func Objects(namespace string) ([]*unstructured.Unstructured, error) {
 	return out, nil
 }
 
+// The scraper the ServiceMonitor authenticates as (config/prometheus), and
+// the Secret its token is read from.
+const (
+	ScraperServiceAccount = "kiali-auth-proxy-operator-metrics-scraper"
+	ScraperTokenSecret    = ScraperServiceAccount + "-token"
+	// renewAtAnnotation, on a token Secret the manager wrote, is when it
+	// writes a new one.
+	renewAtAnnotation = "mesh.kialiauth.io/renew-at"
+	// tokenLifetime of the scraper's tokens, renewed at 80% of it as the
+	// kubelet renews pod tokens.
+	tokenLifetime = 24 * time.Hour
+)
+
 // Installer applies the objects while the manager leads.
 type Installer struct {
-	// Client writes; Mapper tells whether the CRDs are served.
-	Client client.Client
-	Mapper meta.RESTMapper
+	// Client writes; Mapper tells whether the CRDs are served; APIReader
+	// reads the token Secret (Secrets are never cached).
+	Client    client.Client
+	APIReader client.Reader
+	Mapper    meta.RESTMapper
 	// Namespace is the manager's own: where its metrics Service and the
 	// scraper's token Secret are.
 	Namespace string
@@ -110,6 +129,9 @@ func (i *Installer) Ensure(ctx context.Context) (bool, error) {
 			return false, err
 		}
 	}
+	if err := i.ensureToken(ctx); err != nil {
+		return true, err
+	}
 	for _, u := range objs {
 		if err := i.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(i.FieldOwner), client.ForceOwnership); err != nil {
 			return true, fmt.Errorf("applying %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
@@ -117,3 +139,61 @@ func (i *Installer) Ensure(ctx context.Context) (bool, error) {
 	}
 	return true, nil
 }
+
+// ensureToken keeps a token of the scraper in ScraperTokenSecret when no
+// one else does. A kustomize install ships that Secret as a
+// service-account-token Secret, which the token controller fills in and
+// the manager leaves alone; an OLM install cannot (the token controller
+// deletes a token Secret made before its ServiceAccount, and OLM makes the
+// account last), so the manager requests a token with the TokenRequest
+// API and writes it into an immutable Secret of that name, written anew
+// (deleted and created: the manager never updates a Secret) at 80% of the
+// token's lifetime.
+func (i *Installer) ensureToken(ctx context.Context) error {
+	key := client.ObjectKey{Namespace: i.Namespace, Name: ScraperTokenSecret}
+	live := &corev1.Secret{}
+	err := i.APIReader.Get(ctx, key, live)
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("reading Secret %s: %w", key, err)
+	case live.Labels[managedByLabel] != i.FieldOwner:
+		return nil
+	default:
+		renewAt, perr := time.Parse(time.RFC3339, live.Annotations[renewAtAnnotation])
+		if perr == nil && time.Now().Before(renewAt) {
+			return nil
+		}
+		uid := live.UID
+		if err := i.Client.Delete(ctx, live, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting Secret %s to renew its token: %w", key, err)
+		}
+	}
+	seconds := int64(tokenLifetime.Seconds())
+	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &seconds}}
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: i.Namespace, Name: ScraperServiceAccount}}
+	if err := i.Client.SubResource("token").Create(ctx, sa, tr); err != nil {
+		return fmt.Errorf("requesting a token for ServiceAccount %s/%s, which the OLM bundle or config/prometheus makes: %w", i.Namespace, ScraperServiceAccount, err)
+	}
+	issued := time.Now()
+	life := tr.Status.ExpirationTimestamp.Sub(issued)
+	immutable := true
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace:   i.Namespace,
+			Name:        ScraperTokenSecret,
+			Labels:      map[string]string{managedByLabel: i.FieldOwner},
+			Annotations: map[string]string{renewAtAnnotation: issued.Add(life * 4 / 5).UTC().Format(time.RFC3339)},
+		},
+		Type:      corev1.SecretTypeOpaque,
+		Immutable: &immutable,
+		Data:      map[string][]byte{corev1.ServiceAccountTokenKey: []byte(tr.Status.Token)},
+	}
+	if err := i.Client.Create(ctx, secret); err != nil {
+		return fmt.Errorf("writing Secret %s: %w", key, err)
+	}
+	return nil
+}
+
+// managedByLabel marks what the manager wrote.
+const managedByLabel = "app.kubernetes.io/managed-by"

@@ -248,7 +248,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (manager.Manager, *ct
 	}
 	if o.MonitoringNamespace != "" {
 		if err := mgr.Add(&monitoring.Installer{
-			Client: mgr.GetClient(), Mapper: mgr.GetRESTMapper(), Namespace: o.MonitoringNamespace,
+			Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Mapper: mgr.GetRESTMapper(), Namespace: o.MonitoringNamespace,
 			FieldOwner: ctrlpkg.FieldOwner, Interval: o.MonitoringInterval, Log: ctrl.Log.WithName("monitoring"),
 		}); err != nil {
 			return nil, nil, err

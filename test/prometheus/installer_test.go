@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -51,7 +52,11 @@ func TestManagerMakesItsMonitoringOnceTheCRDsAreServed(t *testing.T) {
 	if err := k.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		t.Fatal(err)
 	}
-	in := &monitoring.Installer{Client: k, Mapper: mapper, Namespace: ns, FieldOwner: controller.FieldOwner}
+	// The scraper, as OLM makes it from the CSV: no token Secret.
+	if err := k.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: monitoring.ScraperServiceAccount}}); err != nil {
+		t.Fatal(err)
+	}
+	in := &monitoring.Installer{Client: k, APIReader: k, Mapper: mapper, Namespace: ns, FieldOwner: controller.FieldOwner}
 
 	served, err := in.Ensure(ctx)
 	if err != nil || served {
@@ -91,6 +96,19 @@ func TestManagerMakesItsMonitoringOnceTheCRDsAreServed(t *testing.T) {
 			t.Errorf("%s spec differs from config/prometheus's", kind)
 		}
 	}
+	// The token the ServiceMonitor reads authenticates as the scraper.
+	token := &corev1.Secret{}
+	if err := k.Get(ctx, client.ObjectKey{Namespace: ns, Name: monitoring.ScraperTokenSecret}, token); err != nil {
+		t.Fatal(err)
+	}
+	review := &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: string(token.Data["token"])}}
+	if err := k.Create(ctx, review); err != nil {
+		t.Fatal(err)
+	}
+	if want := "system:serviceaccount:" + ns + ":" + monitoring.ScraperServiceAccount; !review.Status.Authenticated || review.Status.User.Username != want {
+		t.Errorf("the scraper's token authenticates %v as %q, want %q", review.Status.Authenticated, review.Status.User.Username, want)
+	}
+
 	// Looking again writes nothing new.
 	before := resourceVersionOf(t, k, ns, want["PrometheusRule"].GetName())
 	if _, err := in.Ensure(ctx); err != nil {
@@ -98,6 +116,46 @@ func TestManagerMakesItsMonitoringOnceTheCRDsAreServed(t *testing.T) {
 	}
 	if after := resourceVersionOf(t, k, ns, want["PrometheusRule"].GetName()); after != before {
 		t.Errorf("a second look rewrote the PrometheusRule (resourceVersion %s -> %s)", before, after)
+	}
+	again := &corev1.Secret{}
+	if err := k.Get(ctx, client.ObjectKeyFromObject(token), again); err != nil || again.UID != token.UID {
+		t.Errorf("a second look wrote the token anew (%v)", err)
+	}
+
+	// A token due for renewal is written anew.
+	if err := k.Delete(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	due := again.DeepCopy()
+	due.ResourceVersion, due.UID = "", ""
+	due.Annotations["mesh.kialiauth.io/renew-at"] = time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	if err := k.Create(ctx, due); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	renewed := &corev1.Secret{}
+	if err := k.Get(ctx, client.ObjectKeyFromObject(token), renewed); err != nil || renewed.UID == due.UID {
+		t.Errorf("the token due for renewal was kept (%v)", err)
+	}
+
+	// A token Secret someone else keeps (config/prometheus's, filled in by
+	// the token controller) is left alone.
+	if err := k.Delete(ctx, renewed); err != nil {
+		t.Fatal(err)
+	}
+	theirs := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: monitoring.ScraperTokenSecret,
+		Labels: map[string]string{"app.kubernetes.io/managed-by": "kustomize"}}, Data: map[string][]byte{"token": []byte("theirs")}}
+	if err := k.Create(ctx, theirs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	kept := &corev1.Secret{}
+	if err := k.Get(ctx, client.ObjectKeyFromObject(theirs), kept); err != nil || kept.UID != theirs.UID || string(kept.Data["token"]) != "theirs" {
+		t.Errorf("a token Secret someone else keeps was changed (%v)", err)
 	}
 }
 
