@@ -169,11 +169,14 @@ func (i *Installer) ensureToken(ctx context.Context) error {
 			return fmt.Errorf("deleting Secret %s to renew its token: %w", key, err)
 		}
 	}
+	sa := &corev1.ServiceAccount{}
+	if err := i.APIReader.Get(ctx, client.ObjectKey{Namespace: i.Namespace, Name: ScraperServiceAccount}, sa); err != nil {
+		return fmt.Errorf("reading ServiceAccount %s/%s, which the OLM bundle or config/prometheus makes: %w", i.Namespace, ScraperServiceAccount, err)
+	}
 	seconds := int64(tokenLifetime.Seconds())
 	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &seconds}}
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: i.Namespace, Name: ScraperServiceAccount}}
 	if err := i.Client.SubResource("token").Create(ctx, sa, tr); err != nil {
-		return fmt.Errorf("requesting a token for ServiceAccount %s/%s, which the OLM bundle or config/prometheus makes: %w", i.Namespace, ScraperServiceAccount, err)
+		return fmt.Errorf("requesting a token for ServiceAccount %s/%s: %w", i.Namespace, ScraperServiceAccount, err)
 	}
 	issued := time.Now()
 	life := tr.Status.ExpirationTimestamp.Sub(issued)
@@ -184,6 +187,9 @@ func (i *Installer) ensureToken(ctx context.Context) error {
 			Name:        ScraperTokenSecret,
 			Labels:      map[string]string{managedByLabel: i.FieldOwner},
 			Annotations: map[string]string{renewAtAnnotation: issued.Add(life * 4 / 5).UTC().Format(time.RFC3339)},
+			// Owned by the scraper, so it goes when the scraper goes (OLM
+			// deletes the account with the CSV).
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "ServiceAccount", Name: sa.Name, UID: sa.UID}},
 		},
 		Type:      corev1.SecretTypeOpaque,
 		Immutable: &immutable,

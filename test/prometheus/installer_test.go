@@ -108,6 +108,9 @@ func TestManagerMakesItsMonitoringOnceTheCRDsAreServed(t *testing.T) {
 	if want := "system:serviceaccount:" + ns + ":" + monitoring.ScraperServiceAccount; !review.Status.Authenticated || review.Status.User.Username != want {
 		t.Errorf("the scraper's token authenticates %v as %q, want %q", review.Status.Authenticated, review.Status.User.Username, want)
 	}
+	if refs := token.OwnerReferences; len(refs) != 1 || refs[0].Kind != "ServiceAccount" || refs[0].Name != monitoring.ScraperServiceAccount {
+		t.Errorf("the token Secret is not owned by the scraper: %v", refs)
+	}
 
 	// Looking again writes nothing new.
 	before := resourceVersionOf(t, k, ns, want["PrometheusRule"].GetName())
