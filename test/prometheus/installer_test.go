@@ -26,15 +26,7 @@ import (
 // ServiceMonitor and PrometheusRule of config/prometheus in its namespace
 // once the CRDs arrive, as a kustomize install of config/prometheus would.
 func TestManagerMakesItsMonitoringOnceTheCRDsAreServed(t *testing.T) {
-	env, err := testbed.NewEnvironment(testbed.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	cfg := startAPIServer(t, testbed.Options{})
 	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -290,8 +291,10 @@ func TestOtherInstallsNeedNoPrometheusOperator(t *testing.T) {
 // Every object of config/prometheus is accepted by an API server with the
 // Prometheus Operator's CRDs (those the suites use, generated from the
 // module's types), with unknown fields refused.
-func TestManifestsFitThePrometheusOperatorCRDs(t *testing.T) {
-	env, err := testbed.NewEnvironment(testbed.Options{PrometheusOperator: true})
+// startAPIServer starts a control plane for one test, stopped after it.
+func startAPIServer(t *testing.T, o testbed.Options) *rest.Config {
+	t.Helper()
+	env, err := testbed.NewEnvironment(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,6 +303,11 @@ func TestManifestsFitThePrometheusOperatorCRDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = env.Stop() })
+	return cfg
+}
+
+func TestManifestsFitThePrometheusOperatorCRDs(t *testing.T) {
+	cfg := startAPIServer(t, testbed.Options{PrometheusOperator: true})
 	k, err := client.New(cfg, client.Options{})
 	if err != nil {
 		t.Fatal(err)
