@@ -34,7 +34,10 @@ func runRender(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	file := fs.String("f", "", "file with KialiAuthProxy objects (YAML or JSON, several documents allowed); - reads standard input")
 	namespace := fs.String("n", "default", "namespace of objects that name none")
 	only := fs.String("cluster", "", "print only what the operator writes on this cluster of spec.clusters, as YAML to apply or diff there")
-	image := fs.String("proxy-image", os.Getenv("RELATED_IMAGE_OAUTH_PROXY"), "default oauth-proxy image, as the operator's RELATED_IMAGE_OAUTH_PROXY")
+	var images renderImages
+	fs.StringVar(&images.OAuthProxy, "proxy-image", os.Getenv("RELATED_IMAGE_OAUTH_PROXY"), "default oauth-proxy image, as the operator's RELATED_IMAGE_OAUTH_PROXY")
+	fs.StringVar(&images.OAuth2Proxy, "oauth2-proxy-image", os.Getenv("RELATED_IMAGE_OAUTH2_PROXY"), "default oauth2-proxy image (OIDC provider), as the operator's RELATED_IMAGE_OAUTH2_PROXY")
+	fs.StringVar(&images.authorizer, "authorizer-image", os.Getenv("RELATED_IMAGE_AUTHORIZER"), "image of the OIDC provider's authorizing proxy (the operator's own), as the operator's RELATED_IMAGE_AUTHORIZER")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: %s render -f FILE [-n NAMESPACE]\n\n"+
 			"Prints, as one YAML stream, the objects the operator applies for each KialiAuthProxy in FILE,\n"+
@@ -68,7 +71,7 @@ func runRender(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	var out bytes.Buffer
 	for _, kap := range kaps {
-		plan := render.PlanFor(kap, *image)
+		plan := render.PlanWithImages(kap, images.Images)
 		remote, err := clusterSections(plan, *only)
 		if err != nil {
 			fmt.Fprintf(stderr, "error: %v\n", err)
@@ -80,7 +83,7 @@ func runRender(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		out.WriteString(header(plan, name))
 		out.WriteString(managedNote(plan))
-		doc, err := apply.YAML(render.Render(plan, offlineInputs(plan, *image)).Objects)
+		doc, err := apply.YAML(render.Render(plan, offlineInputs(plan, images)).Objects)
 		if err != nil {
 			fmt.Fprintf(stderr, "error: %v\n", err)
 			return 1
@@ -176,15 +179,21 @@ func stripComments(doc []byte) []byte {
 	return out.Bytes()
 }
 
+// renderImages are the operator-wide images a render assumes.
+type renderImages struct {
+	meshv1alpha1.Images
+	authorizer string
+}
+
 // offlineInputs are the inputs the operator would resolve, as far as they
 // can be known without reading the cluster.
-func offlineInputs(plan render.Plan, image string) render.Inputs {
+func offlineInputs(plan render.Plan, images renderImages) render.Inputs {
 	d := plan.KAP
 	session := render.SecretKey{Name: plan.Names.SessionSecret, Key: meshv1alpha1.DefaultSessionSecretKey}
 	if ref := d.Spec.Proxy.SessionSecret; ref != nil {
 		session = render.SecretKey{Name: ref.Name, Key: ref.Key}
 	}
-	in := render.Inputs{ProxyImage: image, SessionSecret: session, InputsChecksum: offlineChecksum}
+	in := render.Inputs{ProxyImage: images.OAuthProxy, AuthorizerImage: images.authorizer, SessionSecret: session, InputsChecksum: offlineChecksum}
 	if h := d.Spec.Proxy.Htpasswd; h != nil {
 		in.Htpasswd = &render.SecretKey{Name: h.Name, Key: h.Key}
 		if len(h.Users) > 0 {

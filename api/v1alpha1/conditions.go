@@ -115,6 +115,18 @@ const (
 	ReasonNotInMesh               = "NotInMesh"
 	ReasonLockDownDisabled        = "LockDownDisabled"
 	ReasonIstioSecurityCRDMissing = "IstioSecurityCRDMissing"
+	ReasonHTTPRouteApplied        = "HTTPRouteApplied"
+	ReasonGatewayAPICRDMissing    = "GatewayAPICRDMissing"
+	// ReasonCertManagerCRDMissing: spec.proxy.tls.certManager, and
+	// cert-manager's Certificate CRD is not served.
+	ReasonCertManagerCRDMissing = "CertManagerCRDMissing"
+	// ReasonIntegratedOAuthDisabled: the OpenShift provider on an
+	// OpenShift whose integrated OAuth server is off (external OIDC); no
+	// proxy is rolled out.
+	ReasonIntegratedOAuthDisabled = "IntegratedOAuthDisabled"
+	// ReasonIssuerNotTrusted: SubjectAccessReview authorization with an
+	// issuer, or a client ID, the cluster's API server does not accept.
+	ReasonIssuerNotTrusted = "IssuerNotTrusted"
 )
 
 // Reasons of HtpasswdBypassesSAR and KialiWritesBypassSAR.
@@ -140,6 +152,11 @@ const (
 	// protected annotations, stored before the rule that refuses them.
 	ReasonPodAnnotationsIgnored = "PodAnnotationsIgnored"
 	ReasonCertificateInvalid    = "CertificateInvalid"
+	// ReasonConfigMapNotFound and ReasonConfigMapKeyMissing: a ConfigMap
+	// the spec references (spec.proxy.oidc.issuerCA) is missing, or lacks
+	// the key.
+	ReasonConfigMapNotFound   = "ConfigMapNotFound"
+	ReasonConfigMapKeyMissing = "ConfigMapKeyMissing"
 	// ReasonAdoptionRequired: objects of the names the operator would use
 	// exist, spec.adoption is Refuse, and nothing was applied.
 	ReasonAdoptionRequired = "AdoptionRequired"

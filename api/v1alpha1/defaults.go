@@ -40,14 +40,54 @@ const (
 	// DefaultProxyImage is used when neither spec.proxy.image nor the
 	// operator's RELATED_IMAGE_OAUTH_PROXY environment variable is set.
 	DefaultProxyImage = "quay.io/openshift/origin-oauth-proxy:4.18"
+	// DefaultOAuth2ProxyImage is the OIDC provider's image when neither
+	// spec.proxy.image nor RELATED_IMAGE_OAUTH2_PROXY is set: the release
+	// of github.com/oauth2-proxy/oauth2-proxy/v7 the tests run
+	// (OAUTH2_PROXY_VERSION in hack/test-binaries.sh).
+	DefaultOAuth2ProxyImage = "quay.io/oauth2-proxy/oauth2-proxy:v7.15.6"
+
+	DefaultClientSecretKey = "client-secret"
+	DefaultOIDCUserClaim   = "email"
+	DefaultOIDCGroupsClaim = "groups"
+	// DefaultOIDCCookieRefresh: a minute, well inside the 5 minutes many
+	// issuers give an ID token, which SubjectAccessReview authorization
+	// checks on every request.
+	DefaultOIDCCookieRefresh = time.Minute
+	DefaultIssuerKind        = "Issuer"
+	DefaultIssuerGroup       = "cert-manager.io"
+
+	// Kiali's web root as the Kiali operator defaults it
+	// (roles/default/kiali-deploy/tasks/main.yml: "/" if is_openshift
+	// else "/kiali").
+	DefaultOpenShiftWebRoot  = "/"
+	DefaultKubernetesWebRoot = "/kiali"
 )
+
+// Images are the operator-wide default proxy images, from its
+// RELATED_IMAGE_* environment variables; empty fields mean the built-in
+// defaults.
+// +kubebuilder:object:generate=false
+type Images struct {
+	// OAuthProxy is OpenShift's oauth-proxy (RELATED_IMAGE_OAUTH_PROXY).
+	OAuthProxy string
+	// OAuth2Proxy is oauth2-proxy (RELATED_IMAGE_OAUTH2_PROXY).
+	OAuth2Proxy string
+}
 
 // WithDefaults returns a copy of the object with every unset field that has
 // a default filled in. proxyImage is the operator-wide default image (from
 // RELATED_IMAGE_OAUTH_PROXY); empty means DefaultProxyImage. Defaults that
 // depend on the object's name are left to the renderer's names.
 func (in *KialiAuthProxy) WithDefaults(proxyImage string) *KialiAuthProxy {
+	return in.WithDefaultImages(Images{OAuthProxy: proxyImage})
+}
+
+// WithDefaultImages is WithDefaults with every operator-wide default image.
+func (in *KialiAuthProxy) WithDefaultImages(images Images) *KialiAuthProxy {
 	out := in.DeepCopy()
+	if out.Spec.Platform == "" {
+		out.Spec.Platform = PlatformOpenShift
+	}
 	if out.Spec.Adoption == "" {
 		out.Spec.Adoption = AdoptionRefuse
 	}
@@ -63,11 +103,23 @@ func (in *KialiAuthProxy) WithDefaults(proxyImage string) *KialiAuthProxy {
 	}
 
 	p := &out.Spec.Proxy
+	if p.Provider == "" {
+		p.Provider = ProviderOpenShift
+	}
 	if p.Image == "" {
-		p.Image = proxyImage
+		p.Image = images.OAuthProxy
+		if p.Provider == ProviderOIDC {
+			p.Image = images.OAuth2Proxy
+		}
 	}
 	if p.Image == "" {
 		p.Image = DefaultProxyImage
+		if p.Provider == ProviderOIDC {
+			p.Image = DefaultOAuth2ProxyImage
+		}
+	}
+	if o := p.OIDC; o != nil {
+		defaultOIDC(o)
 	}
 	if p.Replicas == nil {
 		one := int32(1)
@@ -103,6 +155,9 @@ func (in *KialiAuthProxy) WithDefaults(proxyImage string) *KialiAuthProxy {
 	if p.Cookie.Expire == nil {
 		p.Cookie.Expire = &metav1.Duration{Duration: DefaultCookieExpire}
 	}
+	if p.Cookie.Refresh == nil && p.Provider == ProviderOIDC {
+		p.Cookie.Refresh = &metav1.Duration{Duration: DefaultOIDCCookieRefresh}
+	}
 	if p.SessionSecret != nil && p.SessionSecret.Key == "" {
 		p.SessionSecret.Key = DefaultSessionSecretKey
 	}
@@ -112,6 +167,14 @@ func (in *KialiAuthProxy) WithDefaults(proxyImage string) *KialiAuthProxy {
 	if p.TLS.Enabled == nil {
 		on := true
 		p.TLS.Enabled = &on
+	}
+	if cm := p.TLS.CertManager; cm != nil {
+		if cm.IssuerRef.Kind == "" {
+			cm.IssuerRef.Kind = DefaultIssuerKind
+		}
+		if cm.IssuerRef.Group == "" {
+			cm.IssuerRef.Group = DefaultIssuerGroup
+		}
 	}
 	if p.RequestLogging == nil {
 		on := true
@@ -137,6 +200,21 @@ func (in *KialiAuthProxy) WithDefaults(proxyImage string) *KialiAuthProxy {
 		defaultMetrics(mt, out.Spec.Kiali.Prometheus)
 	}
 	return out
+}
+
+func defaultOIDC(o *OIDCSpec) {
+	if o.ClientSecret.Key == "" {
+		o.ClientSecret.Key = DefaultClientSecretKey
+	}
+	if o.IssuerCA != nil && o.IssuerCA.Key == "" {
+		o.IssuerCA.Key = DefaultCAKey
+	}
+	if o.UserClaim == "" {
+		o.UserClaim = DefaultOIDCUserClaim
+	}
+	if o.GroupsClaim == "" {
+		o.GroupsClaim = DefaultOIDCGroupsClaim
+	}
 }
 
 func defaultCluster(c *ClusterSpec) {
@@ -250,6 +328,29 @@ func (s *KialiSpec) KialiInstanceName() string {
 		return s.InstanceName
 	}
 	return DefaultKialiInstanceName
+}
+
+// KialiWebRoot is the path Kiali serves under: spec.kiali.webRoot, or the
+// Kiali operator's default on the platform.
+func (s *KialiAuthProxySpec) KialiWebRoot() string {
+	switch {
+	case s.Kiali.WebRoot != "":
+		return s.Kiali.WebRoot
+	case s.Platform == PlatformKubernetes:
+		return DefaultKubernetesWebRoot
+	}
+	return DefaultOpenShiftWebRoot
+}
+
+// IsOIDC reports whether users log in with the OIDC provider.
+func (s *ProxySpec) IsOIDC() bool { return s.Provider == ProviderOIDC }
+
+// ReviewsTokens reports whether the proxy checks every user's token and
+// spec.proxy.subjectAccessReviews with the API server: always with the
+// OpenShift provider (oauth-proxy's -openshift-sar), and with OIDC in
+// SubjectAccessReview mode.
+func (s *ProxySpec) ReviewsTokens() bool {
+	return !s.IsOIDC() || (s.OIDC != nil && s.OIDC.Authorization.Mode == OIDCAuthorizationSubjectAccessReview)
 }
 
 // LockDownEnabled reports whether Kiali is locked down to the proxy.

@@ -11,18 +11,30 @@ import (
 // byte-identical to what the API server stores and GitOps tools see no drift.
 
 // KialiAuthProxySpec describes one Kiali installation running with the
-// anonymous strategy inside the mesh, fronted by an OpenShift oauth-proxy.
+// anonymous strategy inside the mesh, fronted by an authenticating proxy:
+// OpenShift's oauth-proxy, or oauth2-proxy with an OIDC issuer.
+// +kubebuilder:validation:XValidation:rule="!has(self.platform) || self.platform != 'Kubernetes' || (has(self.proxy) && has(self.proxy.provider) && self.proxy.provider == 'OIDC')",message="spec.platform Kubernetes needs spec.proxy.provider OIDC: OpenShift's oauth-proxy logs users in only through OpenShift's OAuth server"
+// +kubebuilder:validation:XValidation:rule="!has(self.platform) || self.platform != 'Kubernetes' || !has(self.exposure.route)",message="spec.exposure.route needs OpenShift: on spec.platform Kubernetes use virtualService or httpRoute"
+// +kubebuilder:validation:XValidation:rule="!has(self.platform) || self.platform != 'Kubernetes' || (has(self.proxy) && has(self.proxy.tls) && ((has(self.proxy.tls.enabled) && !self.proxy.tls.enabled) || has(self.proxy.tls.certManager) || has(self.proxy.tls.certificateSecret)))",message="spec.proxy.tls needs certManager or certificateSecret on spec.platform Kubernetes, where no service CA signs the proxy's certificate, or enabled: false"
 // +kubebuilder:validation:XValidation:rule="!has(self.exposure.virtualService) || !has(self.exposure.virtualService.passthrough) || !has(self.proxy) || !has(self.proxy.tls) || !has(self.proxy.tls.enabled) || self.proxy.tls.enabled",message="spec.exposure.virtualService.passthrough needs the proxy's HTTPS listener: remove spec.proxy.tls.enabled: false"
 // +kubebuilder:validation:XValidation:rule="!has(self.clusters) || !self.clusters.exists(c, has(c.prometheus)) || has(self.metrics)",message="spec.metrics.receiver is required when a cluster has a prometheus: it is where the clusters write"
 // +kubebuilder:validation:XValidation:rule="!has(self.clusters) || !has(self.metrics) || (!has(self.metrics.receiver.bearerToken) && !has(self.metrics.receiver.basicAuth) && !has(self.metrics.receiver.ca)) || self.clusters.all(c, !has(c.prometheus) || !has(c.prometheus.configMap) || has(c.prometheus.configMap.credentialsDir))",message="spec.clusters[].prometheus.configMap.credentialsDir is required when the receiver has credentials: a plain Prometheus reads them from files"
 type KialiAuthProxySpec struct {
+	// Platform is the kind of cluster: OpenShift (the default), or
+	// Kubernetes for any other, where there is no service CA, no Route and
+	// no OpenShift OAuth server, and the Kiali operator serves Kiali over
+	// plain HTTP at the web root /kiali.
+	// +kubebuilder:validation:Enum=OpenShift;Kubernetes
+	// +optional
+	Platform Platform `json:"platform,omitempty"`
+
 	// Kiali configures the Kiali CR (kiali.io/v1alpha1 Kiali) that the
 	// operator writes for the Kiali operator to install.
 	// +optional
 	Kiali KialiSpec `json:"kiali,omitempty"`
 
-	// Proxy configures the OpenShift oauth-proxy that authenticates users
-	// and authorizes them with SubjectAccessReviews before they reach Kiali.
+	// Proxy configures the proxy that logs users in and authorizes them
+	// before they reach Kiali.
 	// +optional
 	Proxy ProxySpec `json:"proxy,omitempty"`
 
@@ -181,6 +193,15 @@ type KialiSpec struct {
 	// +optional
 	PodAnnotations KialiPodAnnotations `json:"podAnnotations,omitempty"`
 
+	// WebRoot is the path Kiali serves under (the Kiali CR's
+	// server.web_root). When unset the operator leaves it to the Kiali
+	// operator, which picks "/" on OpenShift and "/kiali" elsewhere, and
+	// follows the same default; users are sent from "/" to it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^/([-._~A-Za-z0-9]+(/[-._~A-Za-z0-9]+)*)?$`
+	WebRoot string `json:"webRoot,omitempty"`
+
 	// Overrides is merged into the Kiali CR's spec last, key by key (objects
 	// are merged recursively, any other value replaces what the operator
 	// rendered). It is the escape hatch for Kiali settings this API does not
@@ -265,11 +286,28 @@ type TracingSpec struct {
 	Enabled bool `json:"enabled"`
 }
 
-// ProxySpec configures the oauth-proxy Deployment.
+// ProxySpec configures the proxy Deployment.
+// +kubebuilder:validation:XValidation:rule="has(self.oidc) == (has(self.provider) && self.provider == 'OIDC')",message="spec.proxy.oidc is required with spec.proxy.provider OIDC, and only then"
+// +kubebuilder:validation:XValidation:rule="!has(self.provider) || self.provider != 'OIDC' || !has(self.htpasswd)",message="spec.proxy.htpasswd needs the OpenShift provider: with OIDC every user logs in at the issuer"
+// +kubebuilder:validation:XValidation:rule="!has(self.provider) || self.provider != 'OIDC' || !has(self.extraArgs) || size(self.extraArgs) == 0",message="spec.proxy.extraArgs are oauth-proxy flags and need the OpenShift provider"
+// +kubebuilder:validation:XValidation:rule="(has(self.provider) && self.provider == 'OIDC') || !has(self.cookie) || !has(self.cookie.refresh) || (oldSelf.hasValue() && has(oldSelf.value().cookie) && has(oldSelf.value().cookie.refresh) && oldSelf.value().cookie.refresh == self.cookie.refresh)",optionalOldSelf=true,message="spec.proxy.cookie.refresh is not supported with the OpenShift provider: oauth-proxy validates the session's token again by sending it as an access_token query parameter, which the OpenShift API server does not accept, so every session would end at its first refresh; remove it and bound sessions with spec.proxy.cookie.expire"
+// +kubebuilder:validation:XValidation:rule="!has(self.provider) || self.provider != 'OIDC' || !has(self.cookie) || !has(self.cookie.refresh) || duration(self.cookie.refresh) < (has(self.cookie.expire) ? duration(self.cookie.expire) : duration('8h'))",message="spec.proxy.cookie.refresh must be shorter than spec.proxy.cookie.expire (8h by default): oauth2-proxy refuses to start otherwise"
 type ProxySpec struct {
-	// Image is the oauth-proxy image. Defaults to the operator's
-	// RELATED_IMAGE_OAUTH_PROXY environment variable, or to an OpenShift
-	// oauth-proxy image when that is unset.
+	// Provider logs users in: OpenShift (oauth-proxy with OpenShift's
+	// integrated OAuth server, the default) or OIDC (oauth2-proxy with the
+	// issuer of spec.proxy.oidc).
+	// +kubebuilder:validation:Enum=OpenShift;OIDC
+	// +optional
+	Provider ProxyProvider `json:"provider,omitempty"`
+
+	// OIDC is the issuer users log in with, required with provider OIDC.
+	// +optional
+	OIDC *OIDCSpec `json:"oidc,omitempty"`
+
+	// Image is the proxy image. Defaults, for the OpenShift provider, to the
+	// operator's RELATED_IMAGE_OAUTH_PROXY environment variable or an
+	// OpenShift oauth-proxy image, and for OIDC to RELATED_IMAGE_OAUTH2_PROXY
+	// or the oauth2-proxy release the operator is tested with.
 	// +optional
 	// +kubebuilder:validation:MaxLength=512
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?([.][a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*(:[0-9]+)?/)?[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*(/[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$')",message="spec.proxy.image must be an image reference such as quay.io/openshift/origin-oauth-proxy:4.18 or registry/name@sha256:<digest>"
@@ -427,7 +465,6 @@ type SecretKeyReference struct {
 }
 
 // CookieSpec configures the proxy's session cookie.
-// +kubebuilder:validation:XValidation:rule="!has(self.refresh) || (oldSelf.hasValue() && has(oldSelf.value().refresh) && oldSelf.value().refresh == self.refresh)",optionalOldSelf=true,message="spec.proxy.cookie.refresh is not supported with the OpenShift provider: oauth-proxy validates the session's token again by sending it as an access_token query parameter, which the OpenShift API server does not accept, so every session would end at its first refresh; remove it and bound sessions with spec.proxy.cookie.expire"
 type CookieSpec struct {
 	// Expire is how long a session lasts (-cookie-expire). Defaults to 8h.
 	// oauth-proxy checks the SubjectAccessReviews and the user's OpenShift
@@ -439,7 +476,14 @@ type CookieSpec struct {
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
 	Expire *metav1.Duration `json:"expire,omitempty"`
 
-	// Refresh is not supported with the OpenShift provider and is refused
+	// Refresh, with the OIDC provider, is how old a session may get before
+	// oauth2-proxy refreshes it with the issuer's refresh token. Defaults to
+	// 1m: with SubjectAccessReview authorization the ID token in the session
+	// is checked on every request, so the session must be refreshed before
+	// the token expires (ID tokens often live 5 minutes). It must be shorter
+	// than Expire.
+	//
+	// With the OpenShift provider it is not supported and is refused
 	// when set or changed (-cookie-refresh would end every session at its
 	// first refresh: openshift/oauth-proxy's default
 	// ProviderData.ValidateSessionState sends the token as an access_token
@@ -453,17 +497,30 @@ type CookieSpec struct {
 }
 
 // ProxyTLSSpec configures the proxy's HTTPS listener.
+// +kubebuilder:validation:XValidation:rule="!(has(self.certManager) && has(self.certificateSecret))",message="spec.proxy.tls takes certManager or certificateSecret, not both"
 type ProxyTLSSpec struct {
 	// Enabled turns the HTTPS listener (port 3001) on. Defaults to true.
 	// The plain HTTP listener (port 3080) is always on: inside the mesh the
 	// hop from the gateway to the proxy is protected by mTLS.
 	// +optional
 	Enabled *bool `json:"enabled,omitempty"`
+
+	// CertManager has cert-manager issue the listener's certificate, for
+	// the proxy Service's DNS names, into the Secret "<name>-oauth-tls",
+	// instead of the OpenShift service CA.
+	// +optional
+	CertManager *CertManagerCertificate `json:"certManager,omitempty"`
+
+	// CertificateSecret is a kubernetes.io/tls Secret of the user's (keys
+	// tls.crt and tls.key) the listener serves instead of a certificate of
+	// the service CA's. It is only read; a new certificate rolls the pods.
+	// +optional
+	CertificateSecret *SecretReference `json:"certificateSecret,omitempty"`
 }
 
-// ExposureSpec says how users reach the proxy. Exactly one of virtualService
-// and route is set.
-// +kubebuilder:validation:XValidation:rule="has(self.virtualService) != has(self.route)",message="spec.exposure needs exactly one of virtualService or route"
+// ExposureSpec says how users reach the proxy. Exactly one of virtualService,
+// route and httpRoute is set.
+// +kubebuilder:validation:XValidation:rule="[has(self.virtualService), has(self.route), has(self.httpRoute)].filter(x, x).size() == 1",message="spec.exposure needs exactly one of virtualService, route or httpRoute"
 type ExposureSpec struct {
 	// Host is the DNS name users open, for example kiali.apps.example.com.
 	// It is also the OAuth redirect URI host.
@@ -479,6 +536,11 @@ type ExposureSpec struct {
 	// Route exposes the proxy with an OpenShift Route.
 	// +optional
 	Route *RouteExposure `json:"route,omitempty"`
+
+	// HTTPRoute exposes the proxy with a Gateway API HTTPRoute on Gateways
+	// that terminate TLS for the host, such as Istio's.
+	// +optional
+	HTTPRoute *HTTPRouteExposure `json:"httpRoute,omitempty"`
 }
 
 // VirtualServiceExposure exposes the proxy on Istio gateways.

@@ -202,12 +202,14 @@ func completeCSV(csv, deployment *unstructured.Unstructured, crds []*unstructure
 	csv.SetAnnotations(ann)
 
 	// The manager's container runs the operator image; its
-	// RELATED_IMAGE_OAUTH_PROXY is the oauth-proxy image OLM mirrors, and
+	// RELATED_IMAGE_OAUTH_PROXY and RELATED_IMAGE_OAUTH2_PROXY are the proxy
+	// images OLM mirrors, RELATED_IMAGE_AUTHORIZER the operator image again
+	// (it serves the OIDC provider's authorizing proxy), and
 	// its WATCH_NAMESPACE the OperatorGroup's target namespaces, which OLM
 	// writes in the olm.targetNamespaces annotation of the pod template in
 	// every install mode ("" for AllNamespaces).
 	containers, _, _ := unstructured.NestedSlice(deployment.Object, "spec", "template", "spec", "containers")
-	proxyImage := ""
+	proxyImage, oauth2ProxyImage := "", ""
 	for _, c := range containers {
 		c := c.(map[string]any)
 		c["image"] = o.Image
@@ -218,6 +220,10 @@ func completeCSV(csv, deployment *unstructured.Unstructured, crds []*unstructure
 			switch e["name"] {
 			case "RELATED_IMAGE_OAUTH_PROXY":
 				proxyImage, _ = e["value"].(string)
+			case "RELATED_IMAGE_OAUTH2_PROXY":
+				oauth2ProxyImage, _ = e["value"].(string)
+			case "RELATED_IMAGE_AUTHORIZER":
+				e["value"] = o.Image
 			case watchNamespaceEnv:
 				continue
 			}
@@ -230,8 +236,8 @@ func completeCSV(csv, deployment *unstructured.Unstructured, crds []*unstructure
 			}},
 		})
 	}
-	if proxyImage == "" {
-		return errors.New("the manager Deployment does not set RELATED_IMAGE_OAUTH_PROXY")
+	if proxyImage == "" || oauth2ProxyImage == "" {
+		return errors.New("the manager Deployment does not set RELATED_IMAGE_OAUTH_PROXY and RELATED_IMAGE_OAUTH2_PROXY")
 	}
 	if err := unstructured.SetNestedSlice(deployment.Object, containers, "spec", "template", "spec", "containers"); err != nil {
 		return err
@@ -241,6 +247,7 @@ func completeCSV(csv, deployment *unstructured.Unstructured, crds []*unstructure
 	spec["relatedImages"] = []any{
 		map[string]any{"name": "manager", "image": o.Image},
 		map[string]any{"name": "oauth-proxy", "image": proxyImage},
+		map[string]any{"name": "oauth2-proxy", "image": oauth2ProxyImage},
 	}
 	install := map[string]any{
 		"deployments": []any{map[string]any{

@@ -33,7 +33,7 @@ type resolved struct {
 // only ever read.
 func (r *Reconciler) resolveInputs(ctx context.Context, plan render.Plan) (*resolved, error) {
 	kap, d, names := plan.Stored, plan.KAP, plan.Names
-	res := &resolved{inputs: render.Inputs{ProxyImage: r.ProxyImage}}
+	res := &resolved{inputs: render.Inputs{ProxyImage: r.ProxyImage, AuthorizerImage: r.AuthorizerImage}}
 	sum := sha256.New()
 
 	// The session secret: the user's, or ours.
@@ -67,7 +67,13 @@ func (r *Reconciler) resolveInputs(ctx context.Context, plan render.Plan) (*reso
 	// encrypts the cookie (options.go, with a cookie refresh, which the
 	// operator no longer renders); the same lengths are the floor here, so
 	// the secret stays usable wherever the cookie is encrypted.
-	if p == nil && !validSessionSecret(value) {
+	if p == nil && d.Spec.Proxy.IsOIDC() {
+		if n := len(oauth2ProxyCookieSecretBytes(value)); n != 16 && n != 24 && n != 32 {
+			p = &conditions.Problem{Reason: meshv1alpha1.ReasonSessionSecretInvalid, Message: fmt.Sprintf(
+				"Secret %s/%s key %q is not a cookie secret oauth2-proxy starts with: it must be 16, 24 or 32 bytes as it is, or base64url-encode that many, and this one gives %d; mind a trailing newline, which oauth2-proxy keeps%s",
+				kap.Namespace, session.Name, session.Key, n, regenerateHint(d))}
+		}
+	} else if p == nil && !validSessionSecret(value) {
 		p = &conditions.Problem{Reason: meshv1alpha1.ReasonSessionSecretInvalid, Message: fmt.Sprintf(
 			"Secret %s/%s key %q is not a usable cookie secret: it must give 16, 24 or 32 bytes (after base64url decoding, when the value decodes) and this one gives %d; mind a trailing newline%s",
 			kap.Namespace, session.Name, session.Key, len(cookieSecretBytes(value)), regenerateHint(d))}
@@ -116,6 +122,11 @@ func (r *Reconciler) resolveInputs(ctx context.Context, plan render.Plan) (*reso
 		fmt.Fprintf(sum, "\npassthrough %s\n", pt.CertificateSecret.Name)
 		sum.Write(cert)
 	}
+	ps, err := r.resolveProviderInputs(ctx, d, names, sum)
+	if err != nil {
+		return nil, err
+	}
+	res.problems = append(res.problems, ps...)
 	res.inputs.InputsChecksum = "sha256:" + hex.EncodeToString(sum.Sum(nil))[:32]
 	return res, nil
 }

@@ -38,14 +38,20 @@ type kialiWrites struct {
 	viewOnly    bool
 	sarsCheckIt bool
 	sars        string
+	// noReviews: OIDC in AllowList mode, where no review is made at all.
+	noReviews bool
 }
 
 // kialiWritesOf reads a defaulted KialiAuthProxy's reviews, and whether
 // the rendered Kiali CR (overrides included) is in view-only mode.
 func kialiWritesOf(d *meshv1alpha1.KialiAuthProxy, viewOnly bool) kialiWrites {
 	w := kialiWrites{
-		viewOnly: viewOnly,
-		sars:     render.SubjectAccessReviewsJSON(d.Spec.Proxy.SubjectAccessReviews),
+		viewOnly:  viewOnly,
+		sars:      render.SubjectAccessReviewsJSON(d.Spec.Proxy.SubjectAccessReviews),
+		noReviews: !d.Spec.Proxy.ReviewsTokens(),
+	}
+	if w.noReviews {
+		return w
 	}
 	for _, s := range d.Spec.Proxy.SubjectAccessReviews {
 		if writeVerbs[s.Verb] && (meshConfigGroups[s.ResourceAPIGroup] || s.ResourceAPIGroup == "*" && meshConfigResources[s.Resource]) {
@@ -66,6 +72,9 @@ func (w kialiWrites) condition(b conditions.Builder) metav1.Condition {
 	case w.sarsCheckIt:
 		return cond(meshv1alpha1.ConditionKialiWritesBypassSAR, false, meshv1alpha1.ReasonSARChecksWrites, fmt.Sprintf(
 			"Kiali may change the mesh's configuration, and the proxy lets in only users who may write it too (%s)", w.sars))
+	case w.noReviews:
+		return cond(meshv1alpha1.ConditionKialiWritesBypassSAR, true, meshv1alpha1.ReasonKialiCanWrite,
+			"Kiali is not in view-only mode, so the anonymous Kiali changes the mesh's configuration with its own rights for every user spec.proxy.oidc.authorization's allow lists let in: no SubjectAccessReview is asked in mode AllowList; set spec.kiali.viewOnlyMode: true, or use mode SubjectAccessReview with a review for a write permission on the mesh's configuration")
 	default:
 		return cond(meshv1alpha1.ConditionKialiWritesBypassSAR, true, meshv1alpha1.ReasonKialiCanWrite, fmt.Sprintf(
 			"Kiali is not in view-only mode, so the Kiali operator gives its ServiceAccount create, patch and delete on the mesh's configuration (and patch on workloads) in every namespace it sees, and the anonymous Kiali makes those changes for anyone the proxy lets in, yet the proxy's reviews %s ask for no write permission on the mesh's configuration: set spec.kiali.viewOnlyMode: true, or add a review such as {verb: patch, resource: virtualservices, resourceAPIGroup: networking.istio.io} (with no namespace when Kiali sees every namespace)",

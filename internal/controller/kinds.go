@@ -39,6 +39,8 @@ import (
 // +kubebuilder:rbac:groups=route.openshift.io,resources=routes,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=route.openshift.io,resources=routes/custom-host,verbs=create;update
 // +kubebuilder:rbac:groups=security.istio.io,resources=authorizationpolicies;peerauthentications,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=cert-manager.io,resources=certificates,verbs=get;list;watch;create;patch;delete
 
 // Kind is one kind of object the operator makes.
 type Kind struct {
@@ -87,6 +89,9 @@ var Kinds = []Kind{
 	{GroupKind: routeGK, Versions: []string{"v1"}, CRD: "routes.route.openshift.io", Component: render.ComponentExposure},
 	{GroupKind: authorizationPolicyGK, Versions: []string{"v1", "v1beta1"}, CRD: "authorizationpolicies.security.istio.io", Component: render.ComponentLockDown},
 	{GroupKind: peerAuthenticationGK, Versions: []string{"v1", "v1beta1"}, CRD: "peerauthentications.security.istio.io", Component: render.ComponentLockDown},
+	// The Gateway API serves HTTPRoute at v1 from its v1.0 release on.
+	{GroupKind: httpRouteGK, Versions: []string{"v1"}, CRD: "httproutes.gateway.networking.k8s.io", Component: render.ComponentExposure},
+	{GroupKind: certificateGK, Versions: []string{"v1"}, CRD: "certificates.cert-manager.io", Component: render.ComponentProxy},
 }
 
 // The kinds with a CRD, by name where the code decides by one.
@@ -96,6 +101,8 @@ var (
 	routeGK               = schema.GroupKind{Group: "route.openshift.io", Kind: "Route"}
 	authorizationPolicyGK = schema.GroupKind{Group: "security.istio.io", Kind: "AuthorizationPolicy"}
 	peerAuthenticationGK  = schema.GroupKind{Group: "security.istio.io", Kind: "PeerAuthentication"}
+	httpRouteGK           = render.HTTPRouteGVK.GroupKind()
+	certificateGK         = render.CertificateGVK.GroupKind()
 )
 
 // KindOf is the entry of gk, or false for a kind the operator does not

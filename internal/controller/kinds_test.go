@@ -2,7 +2,11 @@ package controller
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
+
+	"sigs.k8s.io/yaml"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -77,8 +81,10 @@ func TestKindsHoldEveryRenderedKind(t *testing.T) {
 	withUsers := testKAP()
 	withUsers.Spec.Proxy.Htpasswd = &meshv1alpha1.HtpasswdSpec{Users: []meshv1alpha1.HtpasswdUser{{Name: "admin", PasswordSecret: meshv1alpha1.SecretKeyReference{Name: "admin"}}}}
 
+	kubernetes := loadSample(t, "mesh_v1alpha1_kialiauthproxy_kubernetes.yaml")
+
 	rendered := map[schema.GroupKind]bool{}
-	for _, kap := range []*meshv1alpha1.KialiAuthProxy{testKAP(), withRoute, withUsers} {
+	for _, kap := range []*meshv1alpha1.KialiAuthProxy{testKAP(), withRoute, withUsers, kubernetes} {
 		for _, obj := range render.Objects(kap, render.Inputs{}) {
 			gvk := obj.GetObjectKind().GroupVersionKind()
 			k, ok := KindOf(gvk.GroupKind())
@@ -100,4 +106,18 @@ func TestKindsHoldEveryRenderedKind(t *testing.T) {
 			t.Errorf("%s is in Kinds but never rendered", k.GroupKind)
 		}
 	}
+}
+
+// loadSample reads a KialiAuthProxy of config/samples, strictly.
+func loadSample(t *testing.T, file string) *meshv1alpha1.KialiAuthProxy {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "config", "samples", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kap := &meshv1alpha1.KialiAuthProxy{}
+	if err := yaml.UnmarshalStrict(raw, kap); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return kap
 }

@@ -60,6 +60,15 @@ type Reconciler struct {
 	Applier   *apply.Applier
 	// ProxyImage is the default oauth-proxy image (RELATED_IMAGE_OAUTH_PROXY).
 	ProxyImage string
+	// OAuth2ProxyImage is the default oauth2-proxy image of the OIDC
+	// provider (RELATED_IMAGE_OAUTH2_PROXY).
+	OAuth2ProxyImage string
+	// AuthorizerImage runs the authorizing proxy behind oauth2-proxy: the
+	// operator's own image (RELATED_IMAGE_AUTHORIZER).
+	AuthorizerImage string
+	// Login reads how the cluster logs users in (OpenShift's
+	// Authentication); nil never looks.
+	Login *LoginModes
 	// Clusters hands out clients for the clusters in spec.clusters.
 	Clusters *clusters.Cache
 	// RevokeGrace is how long a replaced token of Kiali's stays valid on
@@ -77,7 +86,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Client.Get(ctx, req.NamespacedName, kap); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	p := render.PlanFor(kap, r.ProxyImage)
+	p := render.PlanWithImages(kap, meshv1alpha1.Images{OAuthProxy: r.ProxyImage, OAuth2Proxy: r.OAuth2ProxyImage})
 	// First, on every path (deletion and refused adoption included): until
 	// released, release 0.1.0's CA bundle carries an owner reference that
 	// would have the garbage collector delete it, and it may be the Kiali
@@ -108,8 +117,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	in.inputs.KialiClusterSecrets = mc.KialiClusterSecrets()
 	in.problems = append(in.problems, mc.Problems()...)
+	login, err := r.loginProblem(ctx, p)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	out := render.Render(p, in.inputs)
 	obs := newObservation(p, kinds, in, out)
+	obs.login = login
+	if login != nil && login.Reason == meshv1alpha1.ReasonIntegratedOAuthDisabled {
+		out.Objects = withoutProxyDeployment(out.Objects)
+	}
 
 	objs, err := r.desired(p, kinds, out.Objects)
 	if err != nil {
@@ -182,8 +199,14 @@ func waitingForCRD(d *meshv1alpha1.KialiAuthProxy, kinds presence) bool {
 	if d.Spec.LockDownEnabled() && (!kinds.served(authorizationPolicyGK) || !kinds.served(peerAuthenticationGK)) {
 		return true
 	}
-	if d.Spec.Exposure.Route != nil {
+	if t := d.Spec.Proxy.TLS; t != nil && t.CertManager != nil && !kinds.served(certificateGK) {
+		return true
+	}
+	switch e := d.Spec.Exposure; {
+	case e.Route != nil:
 		return !kinds.served(routeGK)
+	case e.HTTPRoute != nil:
+		return !kinds.served(httpRouteGK)
 	}
 	return !kinds.served(virtualServiceGK)
 }
@@ -203,6 +226,34 @@ func (r *Reconciler) finalize(ctx context.Context, p render.Plan) (ctrl.Result, 
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{RequeueAfter: multicluster.CleanupRetry}, nil
+}
+
+// loginProblem says why the proxy of the spec cannot log anyone in, or
+// authorize as asked, on this cluster; nil when it can or the cluster does
+// not say.
+func (r *Reconciler) loginProblem(ctx context.Context, p render.Plan) (*conditions.Problem, error) {
+	if r.Login == nil {
+		return nil, nil
+	}
+	m, err := r.Login.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return loginProblem(p.KAP, m), nil
+}
+
+// withoutProxyDeployment leaves the proxy's Deployment out: a proxy that
+// cannot log anyone in is not rolled out (and one rolled out before is
+// pruned), while the condition says why.
+func withoutProxyDeployment(objs []client.Object) []client.Object {
+	var out []client.Object
+	for _, o := range objs {
+		if o.GetObjectKind().GroupVersionKind().Kind == "Deployment" {
+			continue
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 func (r *Reconciler) wirer() *multicluster.Wirer {

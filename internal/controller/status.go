@@ -43,6 +43,9 @@ type observation struct {
 	// writes is what Kiali may write and whether the proxy's reviews ask
 	// the user for as much.
 	writes kialiWrites
+	// login is why the proxy cannot log anyone in, or authorize as the
+	// spec asks, on this cluster; nil when it can.
+	login *conditions.Problem
 }
 
 // newObservation starts the observation of a reconcile with what it
@@ -86,7 +89,14 @@ func computeConditions(p render.Plan, o *observation) []metav1.Condition {
 	}
 
 	var proxy metav1.Condition
+	certManager := kap.Spec.Proxy.TLSEnabled() && kap.Spec.Proxy.TLS.CertManager != nil && render.Passthrough(kap) == nil
 	switch {
+	case o.login != nil:
+		proxy = cond(meshv1alpha1.ConditionProxyAvailable, false, o.login.Reason, o.login.Message)
+	case certManager && !o.kinds.served(certificateGK):
+		proxy = cond(meshv1alpha1.ConditionProxyAvailable, false, meshv1alpha1.ReasonCertManagerCRDMissing, fmt.Sprintf(
+			"spec.proxy.tls.certManager asks cert-manager for the proxy's certificate, but its Certificate CRD (certificates.cert-manager.io) is not served: install cert-manager, or name a certificate Secret in spec.proxy.tls.certificateSecret; Certificate %s/%s is created as soon as the CRD appears",
+			n.Namespace, n.ServingCert))
 	case o.applyErrors[render.ComponentProxy] != nil:
 		proxy = cond(meshv1alpha1.ConditionProxyAvailable, false, meshv1alpha1.ReasonApplyFailed, fmt.Sprintf("Applying the proxy objects failed: %v", o.applyErrors[render.ComponentProxy]))
 	case o.deployment == nil:
@@ -100,7 +110,10 @@ func computeConditions(p render.Plan, o *observation) []metav1.Condition {
 	case kap.Spec.Exposure.Route != nil && !o.kinds.served(routeGK):
 		exposed = cond(meshv1alpha1.ConditionExposed, false, meshv1alpha1.ReasonRouteCRDMissing,
 			"The OpenShift Route CRD (routes.route.openshift.io) is not served: this is not an OpenShift cluster; expose the proxy with spec.exposure.virtualService instead")
-	case kap.Spec.Exposure.Route == nil && !o.kinds.served(virtualServiceGK):
+	case kap.Spec.Exposure.HTTPRoute != nil && !o.kinds.served(httpRouteGK):
+		exposed = cond(meshv1alpha1.ConditionExposed, false, meshv1alpha1.ReasonGatewayAPICRDMissing,
+			"The Gateway API HTTPRoute CRD (httproutes.gateway.networking.k8s.io) is not installed: install the Gateway API CRDs (Istio implements them); the HTTPRoute is created as soon as the CRD appears")
+	case kap.Spec.Exposure.VirtualService != nil && !o.kinds.served(virtualServiceGK):
 		exposed = cond(meshv1alpha1.ConditionExposed, false, meshv1alpha1.ReasonIstioCRDMissing,
 			"The Istio VirtualService CRD (virtualservices.networking.istio.io) is not installed: install Istio (or OpenShift Service Mesh); the VirtualService is created as soon as the CRD appears")
 	case o.applyErrors[render.ComponentExposure] != nil:
@@ -108,6 +121,17 @@ func computeConditions(p render.Plan, o *observation) []metav1.Condition {
 	case kap.Spec.Exposure.Route != nil:
 		exposed = cond(meshv1alpha1.ConditionExposed, true, meshv1alpha1.ReasonRouteApplied, fmt.Sprintf(
 			"Route %s/%s serves %s", n.Namespace, n.Route, render.URL(kap)))
+	case kap.Spec.Exposure.HTTPRoute != nil:
+		var parents []string
+		for _, ref := range kap.Spec.Exposure.HTTPRoute.ParentRefs {
+			ns := ref.Namespace
+			if ns == "" {
+				ns = n.Namespace
+			}
+			parents = append(parents, ns+"/"+ref.Name)
+		}
+		exposed = cond(meshv1alpha1.ConditionExposed, true, meshv1alpha1.ReasonHTTPRouteApplied, fmt.Sprintf(
+			"HTTPRoute %s/%s serves %s on the Gateways %s", n.Namespace, n.HTTPRoute, render.URL(kap), strings.Join(parents, ", ")))
 	default:
 		exposed = cond(meshv1alpha1.ConditionExposed, true, meshv1alpha1.ReasonVirtualServiceApplied, fmt.Sprintf(
 			"VirtualService %s/%s serves %s on %s", n.Namespace, n.VirtualService, render.URL(kap), strings.Join(kap.Spec.Exposure.VirtualService.Gateways, ", ")))

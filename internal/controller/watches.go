@@ -45,6 +45,18 @@ func secretRefs(o client.Object) []string {
 	if vs := kap.Spec.Exposure.VirtualService; vs != nil && vs.Passthrough != nil {
 		refs = append(refs, vs.Passthrough.CertificateSecret.Name)
 	}
+	if o := kap.Spec.Proxy.OIDC; o != nil {
+		refs = append(refs, o.ClientSecret.Name)
+	}
+	if t := kap.Spec.Proxy.TLS; t != nil {
+		if t.CertificateSecret != nil {
+			refs = append(refs, t.CertificateSecret.Name)
+		}
+		if t.CertManager != nil {
+			// The Secret cert-manager issues: a renewal rolls the pods.
+			refs = append(refs, p.Names.ServingCert)
+		}
+	}
 	d := p.KAP
 	for _, c := range d.Spec.Clusters {
 		refs = append(refs, c.KialiSecret, c.Kubeconfig.Name)

@@ -52,6 +52,11 @@ type Options struct {
 	MaxConcurrentReconciles int
 	// ProxyImage is the default oauth-proxy image.
 	ProxyImage string
+	// OAuth2ProxyImage is the default oauth2-proxy image (OIDC provider).
+	OAuth2ProxyImage string
+	// AuthorizerImage is the image of the authorizing proxy behind
+	// oauth2-proxy: the operator's own.
+	AuthorizerImage string
 	// RevokeGrace is how long a replaced token of Kiali's stays valid on
 	// its cluster; zero revokes it as soon as the Kiali CR names the new
 	// one.
@@ -212,12 +217,15 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (manager.Manager, *ct
 		return nil, nil, err
 	}
 	r := &ctrlpkg.Reconciler{
-		Client:      mgr.GetClient(),
-		Scheme:      scheme,
-		APIReader:   mgr.GetAPIReader(),
-		Recorder:    mgr.GetEventRecorder(render.Operator),
-		ProxyImage:  o.ProxyImage,
-		RevokeGrace: &o.RevokeGrace,
+		Client:           mgr.GetClient(),
+		Scheme:           scheme,
+		APIReader:        mgr.GetAPIReader(),
+		Recorder:         mgr.GetEventRecorder(render.Operator),
+		ProxyImage:       o.ProxyImage,
+		OAuth2ProxyImage: o.OAuth2ProxyImage,
+		AuthorizerImage:  o.AuthorizerImage,
+		Login:            &ctrlpkg.LoginModes{API: mgr.GetAPIReader()},
+		RevokeGrace:      &o.RevokeGrace,
 		// Kubeconfig Secrets are read from the API server, like every Secret.
 		Clusters: &clusters.Cache{Reader: mgr.GetAPIReader(), Scheme: scheme},
 		Applier: &apply.Applier{

@@ -9,3 +9,7 @@ package operator
 // namespace or cluster-wide depending on the install mode.
 
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
+//
+// How OpenShift logs users in (internal/controller/loginmode.go): the one
+// Authentication object, by name.
+// +kubebuilder:rbac:groups=config.openshift.io,resources=authentications,resourceNames=cluster,verbs=get

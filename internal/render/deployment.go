@@ -19,12 +19,15 @@ const (
 	volHtpasswd      = "htpasswd"
 	volServingCert   = "serving-cert"
 	volUpstreamCA    = "upstream-ca"
+	volClientSecret  = "client-secret"
+	volIssuerCA      = "issuer-ca"
 )
 
-// Deployment runs the oauth-proxy: OpenShift login, the SubjectAccessReviews
-// as authorization, then a TLS hop to Kiali verified with the service CA.
-// The pods are injected into the mesh so that Kiali's sidecar sees the
-// proxy's identity.
+// Deployment runs the proxy: with the OpenShift provider oauth-proxy
+// (OpenShift login, the SubjectAccessReviews as authorization, then a TLS
+// hop to Kiali verified with the service CA), with OIDC oauth2-proxy and the
+// authorizing proxy behind it (oauth2proxy.go). The pods are injected into
+// the mesh so that Kiali's sidecar sees the proxy's identity.
 func Deployment(kap *meshv1alpha1.KialiAuthProxy, n Names, in Inputs) *appsv1.Deployment {
 	p := &kap.Spec.Proxy
 	podLabels := Labels(kap, ComponentProxy)
@@ -37,7 +40,7 @@ func Deployment(kap *meshv1alpha1.KialiAuthProxy, n Names, in Inputs) *appsv1.De
 		podLabels[ExposeRouteLabel] = "true"
 	}
 
-	volumes, mounts := proxyVolumes(kap, n, in)
+	volumes, containers := proxyPod(kap, n, in)
 	return &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
 		ObjectMeta: objectMeta(kap, n, n.Proxy, ComponentProxy),
@@ -67,28 +70,52 @@ func Deployment(kap *meshv1alpha1.KialiAuthProxy, n Names, in Inputs) *appsv1.De
 						RunAsNonRoot:   ptr.To(true),
 						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 					},
-					Containers: []corev1.Container{{
-						Name:            ProxyContainerName,
-						Image:           p.Image,
-						ImagePullPolicy: corev1.PullIfNotPresent,
-						Args:            ProxyArgs(kap, n, in),
-						Ports:           proxyPorts(kap),
-						ReadinessProbe:  healthProbe(5),
-						LivenessProbe:   healthProbe(10),
-						Resources:       *p.Resources,
-						VolumeMounts:    mounts,
-						SecurityContext: &corev1.SecurityContext{
-							AllowPrivilegeEscalation: ptr.To(false),
-							ReadOnlyRootFilesystem:   ptr.To(true),
-							RunAsNonRoot:             ptr.To(true),
-							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-							SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-						},
-					}},
-					Volumes: volumes,
+					Containers: containers,
+					Volumes:    volumes,
 				},
 			},
 		},
+	}
+}
+
+// proxyPod is the pod's volumes and containers: OpenShift's oauth-proxy
+// alone, or oauth2-proxy followed by the authorizing proxy it forwards to.
+func proxyPod(kap *meshv1alpha1.KialiAuthProxy, n Names, in Inputs) ([]corev1.Volume, []corev1.Container) {
+	p := &kap.Spec.Proxy
+	volumes, mounts := proxyVolumes(kap, n, in)
+	if !p.IsOIDC() {
+		c := proxyContainer(p, ProxyArgs(kap, n, in), mounts.proxy)
+		c.ReadinessProbe, c.LivenessProbe = healthProbe(HealthPath, ProxyHTTPPortName, 5), healthProbe(HealthPath, ProxyHTTPPortName, 10)
+		return volumes, []corev1.Container{c}
+	}
+	c := proxyContainer(p, OAuth2ProxyArgs(kap, n, in), mounts.proxy)
+	c.ReadinessProbe, c.LivenessProbe = healthProbe(OAuth2ProxyReadyPath, ProxyHTTPPortName, 5), healthProbe(OAuth2ProxyHealthPath, ProxyHTTPPortName, 10)
+	return volumes, []corev1.Container{c, authorizerContainer(kap, n, in, mounts.authorizer)}
+}
+
+// proxyContainer is the container users' requests reach first.
+func proxyContainer(p *meshv1alpha1.ProxySpec, args []string, mounts []corev1.VolumeMount) corev1.Container {
+	return corev1.Container{
+		Name:            ProxyContainerName,
+		Image:           p.Image,
+		ImagePullPolicy: corev1.PullIfNotPresent,
+		Args:            args,
+		Ports:           proxyPorts(p),
+		Resources:       *p.Resources,
+		VolumeMounts:    mounts,
+		SecurityContext: restrictedContainer(),
+	}
+}
+
+// restrictedContainer is the security context of every container of the
+// pod: what the restricted Pod Security Standard asks, and a read-only root.
+func restrictedContainer() *corev1.SecurityContext {
+	return &corev1.SecurityContext{
+		AllowPrivilegeEscalation: ptr.To(false),
+		ReadOnlyRootFilesystem:   ptr.To(true),
+		RunAsNonRoot:             ptr.To(true),
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 	}
 }
 
@@ -201,21 +228,21 @@ func SubjectAccessReviewsJSON(sars []meshv1alpha1.SubjectAccessReview) string {
 	return string(b)
 }
 
-func proxyPorts(kap *meshv1alpha1.KialiAuthProxy) []corev1.ContainerPort {
+func proxyPorts(p *meshv1alpha1.ProxySpec) []corev1.ContainerPort {
 	ports := []corev1.ContainerPort{{Name: ProxyHTTPPortName, ContainerPort: ProxyHTTPPort, Protocol: corev1.ProtocolTCP}}
-	if kap.Spec.Proxy.TLSEnabled() {
+	if p.TLSEnabled() {
 		ports = append(ports, corev1.ContainerPort{Name: ProxyHTTPSPortName, ContainerPort: ProxyHTTPSPort, Protocol: corev1.ProtocolTCP})
 	}
 	return ports
 }
 
-// healthProbe checks oauth-proxy's own health endpoint, which answers
-// without authentication and without calling Kiali.
-func healthProbe(initialDelay int32) *corev1.Probe {
+// healthProbe checks a proxy's own health endpoint, which answers without
+// authentication and without calling Kiali.
+func healthProbe(path, port string, initialDelay int32) *corev1.Probe {
 	return &corev1.Probe{
 		ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
-			Path:   HealthPath,
-			Port:   intstr.FromString(ProxyHTTPPortName),
+			Path:   path,
+			Port:   intstr.FromString(port),
 			Scheme: corev1.URISchemeHTTP,
 		}},
 		InitialDelaySeconds: initialDelay,
@@ -225,44 +252,97 @@ func healthProbe(initialDelay int32) *corev1.Probe {
 	}
 }
 
-func proxyVolumes(kap *meshv1alpha1.KialiAuthProxy, n Names, in Inputs) ([]corev1.Volume, []corev1.VolumeMount) {
+// podMounts are the volume mounts of each container.
+type podMounts struct{ proxy, authorizer []corev1.VolumeMount }
+
+func proxyVolumes(kap *meshv1alpha1.KialiAuthProxy, n Names, in Inputs) ([]corev1.Volume, podMounts) {
 	p := &kap.Spec.Proxy
-	volumes := []corev1.Volume{
-		secretVolume(volSessionSecret, in.SessionSecret.Name, in.SessionSecret.Key, sessionSecretFile),
-		{
+	var m podMounts
+	volumes := []corev1.Volume{secretVolume(volSessionSecret, in.SessionSecret.Name, in.SessionSecret.Key, sessionSecretFile)}
+	m.proxy = append(m.proxy, corev1.VolumeMount{Name: volSessionSecret, MountPath: sessionSecretMountDir, ReadOnly: true})
+	if n.KialiServesTLS {
+		volumes = append(volumes, corev1.Volume{
 			Name: volUpstreamCA,
 			VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 				LocalObjectReference: corev1.LocalObjectReference{Name: n.CABundle},
 				Items:                []corev1.KeyToPath{{Key: CABundleKey, Path: CABundleKey}},
 			}},
-		},
-	}
-	mounts := []corev1.VolumeMount{
-		{Name: volSessionSecret, MountPath: sessionSecretMountDir, ReadOnly: true},
-		{Name: volUpstreamCA, MountPath: upstreamCAMountDir, ReadOnly: true},
+		})
+		// Whoever makes the TLS hop to Kiali trusts the CA: oauth-proxy, or
+		// behind oauth2-proxy (which has no upstream CA setting) the
+		// authorizing proxy.
+		ca := corev1.VolumeMount{Name: volUpstreamCA, MountPath: upstreamCAMountDir, ReadOnly: true}
+		if p.IsOIDC() {
+			m.authorizer = append(m.authorizer, ca)
+		} else {
+			m.proxy = append(m.proxy, ca)
+		}
 	}
 	if h := in.Htpasswd; h != nil {
 		volumes = append(volumes, secretVolume(volHtpasswd, h.Name, h.Key, htpasswdFile))
-		mounts = append(mounts, corev1.VolumeMount{Name: volHtpasswd, MountPath: htpasswdMountDir, ReadOnly: true})
+		m.proxy = append(m.proxy, corev1.VolumeMount{Name: volHtpasswd, MountPath: htpasswdMountDir, ReadOnly: true})
+	}
+	if o := p.OIDC; p.IsOIDC() && o != nil {
+		volumes = append(volumes, secretVolume(volClientSecret, o.ClientSecret.Name, o.ClientSecret.Key, clientSecretFile))
+		m.proxy = append(m.proxy, corev1.VolumeMount{Name: volClientSecret, MountPath: clientSecretMountDir, ReadOnly: true})
+		if ca := o.IssuerCA; ca != nil {
+			volumes = append(volumes, corev1.Volume{
+				Name: volIssuerCA,
+				VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+					LocalObjectReference: corev1.LocalObjectReference{Name: ca.Name},
+					Items:                []corev1.KeyToPath{{Key: ca.Key, Path: issuerCAFile}},
+				}},
+			})
+			m.proxy = append(m.proxy, corev1.VolumeMount{Name: volIssuerCA, MountPath: issuerCAMountDir, ReadOnly: true})
+		}
 	}
 	if p.TLSEnabled() {
 		volumes = append(volumes, corev1.Volume{
 			Name:         volServingCert,
 			VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: ListenerCertSecret(kap, n)}},
 		})
-		mounts = append(mounts, corev1.VolumeMount{Name: volServingCert, MountPath: tlsMountDir, ReadOnly: true})
+		m.proxy = append(m.proxy, corev1.VolumeMount{Name: volServingCert, MountPath: tlsMountDir, ReadOnly: true})
 	}
-	return volumes, mounts
+	return volumes, m
 }
 
 // ListenerCertSecret is the Secret the proxy's HTTPS listener serves: the
 // user's certificate for the host when TLS is passed through to the proxy,
-// otherwise the service CA's serving certificate.
+// else the user's certificate Secret, else the serving certificate the
+// service CA or cert-manager writes.
 func ListenerCertSecret(kap *meshv1alpha1.KialiAuthProxy, n Names) string {
 	if pt := Passthrough(kap); pt != nil {
 		return pt.CertificateSecret.Name
 	}
+	if s := kap.Spec.Proxy.TLS; s != nil && s.CertificateSecret != nil {
+		return s.CertificateSecret.Name
+	}
 	return n.ServingCert
+}
+
+// ServiceCASignsListener reports whether the listener's certificate comes
+// from OpenShift's service CA, through the Service's annotation.
+func ServiceCASignsListener(kap *meshv1alpha1.KialiAuthProxy) bool {
+	p := &kap.Spec.Proxy
+	return p.TLSEnabled() && Passthrough(kap) == nil && kap.Spec.Platform != meshv1alpha1.PlatformKubernetes &&
+		(p.TLS == nil || (p.TLS.CertManager == nil && p.TLS.CertificateSecret == nil))
+}
+
+// UserListenerCertificate is the user's Secret the listener serves, which
+// the controller reads to check it and to roll the pods when it changes:
+// the passthrough certificate or spec.proxy.tls.certificateSecret; empty
+// when the service CA or cert-manager provides the certificate.
+func UserListenerCertificate(kap *meshv1alpha1.KialiAuthProxy) string {
+	if !kap.Spec.Proxy.TLSEnabled() {
+		return ""
+	}
+	if pt := Passthrough(kap); pt != nil {
+		return pt.CertificateSecret.Name
+	}
+	if s := kap.Spec.Proxy.TLS; s != nil && s.CertificateSecret != nil {
+		return s.CertificateSecret.Name
+	}
+	return ""
 }
 
 // Passthrough is the spec's TLS passthrough, or nil.

@@ -46,6 +46,9 @@ func kialiSpec(kap *meshv1alpha1.KialiAuthProxy, n Names, secrets map[string]str
 	for key, v := range MeshPodLabels(kap) {
 		podLabels[key] = v
 	}
+	if k.WebRoot != "" {
+		setPath(spec, k.WebRoot, "server", "web_root")
+	}
 	setPath(spec, podAnnotations, "deployment", "pod_annotations")
 	setPath(spec, podLabels, "deployment", "pod_labels")
 	if kap.Spec.LockDownEnabled() && ingressCanBeDisabled(k) {
@@ -298,7 +301,7 @@ func ProtectedKialiSettings(kap *meshv1alpha1.KialiAuthProxy) []ProtectedSetting
 		{Path: []string{"deployment", "additional_pod_init_containers_yaml"}, Why: "an extra init container in Kiali's pod can undo the sidecar's traffic redirection"},
 		{Path: []string{"deployment", "additional_pod_containers_yaml"}, Why: "an extra container in Kiali's pod can undo the sidecar's traffic redirection or serve Kiali around it"},
 		{Path: []string{"server", "port"}, Why: "the proxy's upstream and the lock-down policies name port 20001"},
-		{Path: []string{"server", "web_root"}, Why: "the proxy forwards paths unchanged to Kiali's root"},
+		{Path: []string{"server", "web_root"}, Why: "the proxy forwards paths unchanged to Kiali's root: set spec.kiali.webRoot"},
 		{Path: []string{"identity", "cert_file"}, Why: "the proxy speaks HTTPS to Kiali and verifies it with the service CA"},
 		{Path: []string{"identity", "private_key_file"}, Why: "the proxy speaks HTTPS to Kiali and verifies it with the service CA"},
 	}

@@ -23,6 +23,24 @@ const (
 	ServiceHTTPPortName  = "http-kiali-oauth"
 	ServiceHTTPSPortName = "https-kiali-oauth"
 	HealthPath           = "/oauth/healthz"
+	// OAuth2ProxyHealthPath is oauth2-proxy's liveness endpoint (its
+	// --ping-path), answered without authentication or a call to Kiali;
+	// OAuth2ProxyReadyPath also checks its session store (--ready-path).
+	OAuth2ProxyHealthPath = "/ping"
+	OAuth2ProxyReadyPath  = "/ready"
+	// OAuth2ProxyCallbackPath is where the issuer sends users back to
+	// (oauth2-proxy's --proxy-prefix, /oauth2, followed by /callback).
+	OAuth2ProxyCallbackPath = "/oauth2/callback"
+
+	// The authorizing proxy between oauth2-proxy and Kiali: the operator's
+	// own binary (its "authorize" subcommand) in a second container. It
+	// listens on loopback only, so nothing but oauth2-proxy in the same pod
+	// reaches it; its health endpoint is on a port of its own.
+	AuthorizerContainerName = "authorize"
+	AuthorizerPort          = 3090
+	AuthorizerHealthPort    = 3091
+	AuthorizerHealthName    = "authz-health"
+	AuthorizerHealthPath    = "/healthz"
 
 	// KialiPort is the port of the Kiali Service the proxy forwards to.
 	KialiPort = 20001
@@ -34,10 +52,14 @@ const (
 	htpasswdMountDir      = "/etc/proxy/htpasswd"
 	tlsMountDir           = "/etc/tls/private"
 	upstreamCAMountDir    = "/etc/proxy/upstream-ca"
+	clientSecretMountDir  = "/etc/proxy/oidc"
+	issuerCAMountDir      = "/etc/proxy/issuer-ca"
 	// Secret volumes project only the referenced key, under these fixed
 	// file names, so the command line does not depend on the user's key.
 	sessionSecretFile = "session_secret"
 	htpasswdFile      = "htpasswd"
+	clientSecretFile  = "client-secret"
+	issuerCAFile      = "ca.crt"
 	// serviceAccountCAFile is the cluster CA every pod gets with its token;
 	// oauth-proxy uses it to talk to the OpenShift API and OAuth server.
 	serviceAccountCAFile = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
@@ -141,6 +163,11 @@ type Names struct {
 	HtpasswdPrefix string
 	// TrustDomain is the mesh trust domain of the proxy's identity.
 	TrustDomain string
+	// KialiServesTLS: Kiali has a serving certificate (OpenShift's service
+	// CA), so the proxy reaches it over HTTPS and trusts that CA.
+	KialiServesTLS bool
+	// HTTPRoute names the Gateway API route.
+	HTTPRoute string
 	// RemoteWriteEntry names the operator's remote_write entry in every
 	// cluster's Prometheus, and the receiver credentials Secret next to it.
 	// The namespace is part of it: several hubs may write to one cluster.
@@ -180,6 +207,8 @@ func namesOf(d *meshv1alpha1.KialiAuthProxy) Names {
 		LockDown:       base + "-lockdown",
 		HtpasswdPrefix: base + "-htpasswd-",
 		TrustDomain:    kap.Spec.MeshSecurity.TrustDomain,
+		KialiServesTLS: kap.Spec.Platform != meshv1alpha1.PlatformKubernetes,
+		HTTPRoute:      base + "-oauth",
 
 		RemoteWriteEntry:  "kialiauthproxy-" + kap.Namespace + "-" + base,
 		RemoteWriteRecord: base + "-remote-write",
@@ -194,6 +223,9 @@ func namesOf(d *meshv1alpha1.KialiAuthProxy) Names {
 	if r := kap.Spec.Exposure.Route; r != nil && r.Name != "" {
 		n.Route = r.Name
 	}
+	if r := kap.Spec.Exposure.HTTPRoute; r != nil && r.Name != "" {
+		n.HTTPRoute = r.Name
+	}
 	return n
 }
 
@@ -202,9 +234,19 @@ func (n Names) ProxyFQDN() string {
 	return fmt.Sprintf("%s.%s.svc.cluster.local", n.Proxy, n.Namespace)
 }
 
-// KialiUpstream is the URL of the Kiali Service the proxy forwards to.
+// KialiUpstream is the URL of the Kiali Service the proxy forwards to:
+// HTTPS on OpenShift, where the Kiali operator gives Kiali a serving
+// certificate of the service CA, plain HTTP elsewhere, where it gives none
+// (kiali-operator roles/default/kiali-deploy/tasks/main.yml: identity
+// cert_file only "if is_openshift") and the mesh's mTLS protects the hop.
+// Paths are forwarded unchanged: Kiali itself serves its web root and
+// redirects "/" to it (kiali routing/router.go).
 func (n Names) KialiUpstream() string {
-	return fmt.Sprintf("https://%s.%s.svc.cluster.local:%d", n.KialiInstance, n.Namespace, KialiPort)
+	scheme := "https"
+	if !n.KialiServesTLS {
+		scheme = "http"
+	}
+	return fmt.Sprintf("%s://%s.%s.svc.cluster.local:%d", scheme, n.KialiInstance, n.Namespace, KialiPort)
 }
 
 // ProxyPrincipal is the proxy's mTLS identity in the mesh.

@@ -23,7 +23,12 @@ type Plan struct {
 // operator-wide default oauth-proxy image (RELATED_IMAGE_OAUTH_PROXY);
 // empty means the built-in default.
 func PlanFor(kap *meshv1alpha1.KialiAuthProxy, proxyImage string) Plan {
-	d := kap.WithDefaults(proxyImage)
+	return PlanWithImages(kap, meshv1alpha1.Images{OAuthProxy: proxyImage})
+}
+
+// PlanWithImages is PlanFor with every operator-wide default proxy image.
+func PlanWithImages(kap *meshv1alpha1.KialiAuthProxy, images meshv1alpha1.Images) Plan {
+	d := kap.WithDefaultImages(images)
 	return Plan{Stored: kap, KAP: d, Names: namesOf(d)}
 }
 

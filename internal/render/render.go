@@ -28,6 +28,10 @@ type Inputs struct {
 	// ProxyImage is the operator-wide default oauth-proxy image
 	// (RELATED_IMAGE_OAUTH_PROXY); empty means the built-in default.
 	ProxyImage string
+	// AuthorizerImage runs the authorizing proxy of the OIDC provider: the
+	// operator's own image (RELATED_IMAGE_AUTHORIZER, which the install
+	// sets to the manager's image); empty means DefaultAuthorizerImage.
+	AuthorizerImage string
 	// SessionSecret is where the proxy reads its cookie secret: the user's
 	// reference, or the Secret the controller generated.
 	SessionSecret SecretKey
@@ -45,6 +49,10 @@ type Inputs struct {
 	KialiClusterSecrets map[string]string
 }
 
+// DefaultAuthorizerImage is the operator's image as config/manager names it,
+// for renders without RELATED_IMAGE_AUTHORIZER.
+const DefaultAuthorizerImage = "kiali-auth-proxy-operator:latest"
+
 // Render returns every object the KialiAuthProxy of the plan consists of,
 // sorted by kind and name, and what of its spec it left out. Owner
 // references are added by the controller.
@@ -53,13 +61,21 @@ func Render(p Plan, in Inputs) Output {
 	kiali, ignored, viewOnly := kialiCR(d, names, in.KialiClusterSecrets)
 	objs := []client.Object{
 		ServiceAccount(d, names),
-		CABundle(d, names),
 		Service(d, names),
 		Deployment(d, names, in),
 		kiali,
 	}
+	if names.KialiServesTLS {
+		objs = append(objs, CABundle(d, names))
+	}
+	if t := d.Spec.Proxy.TLS; d.Spec.Proxy.TLSEnabled() && t.CertManager != nil && Passthrough(d) == nil {
+		objs = append(objs, Certificate(d, names))
+	}
 	if d.Spec.Exposure.VirtualService != nil {
 		objs = append(objs, VirtualService(d, names))
+	}
+	if d.Spec.Exposure.HTTPRoute != nil {
+		objs = append(objs, HTTPRoute(d, names))
 	}
 	if d.Spec.Exposure.Route != nil {
 		objs = append(objs, Route(d, names), RoutePeerAuthentication(d, names))
@@ -77,7 +93,7 @@ func Render(p Plan, in Inputs) Output {
 			Overrides:      ignored,
 			ExtraArgs:      dropped,
 			PodAnnotations: droppedAnnotations,
-			CookieRefresh:  c != nil && c.Refresh != nil,
+			CookieRefresh:  c != nil && c.Refresh != nil && !d.Spec.Proxy.IsOIDC(),
 		},
 		KialiViewOnly: viewOnly,
 	}

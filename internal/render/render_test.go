@@ -73,6 +73,30 @@ func TestGolden(t *testing.T) {
 			kap.Spec.Exposure.Route = &meshv1alpha1.RouteExposure{}
 			return kap
 		}},
+		// Upstream Istio on Kubernetes: oauth2-proxy and the authorizing
+		// proxy, cert-manager's Certificate, an HTTPRoute, Kiali over HTTP.
+		{"kubernetes-oidc.golden.yaml", func(t *testing.T) *meshv1alpha1.KialiAuthProxy {
+			return loadSample(t, "mesh_v1alpha1_kialiauthproxy_kubernetes.yaml")
+		}},
+		// OpenShift with external OIDC: the service CA's certificates, the
+		// authorizing proxy trusting it for Kiali.
+		{"openshift-oidc.golden.yaml", func(t *testing.T) *meshv1alpha1.KialiAuthProxy {
+			return loadSample(t, "mesh_v1alpha1_kialiauthproxy_openshift_oidc.yaml")
+		}},
+		// AllowList authorization: no reviews, no token to the authorizing
+		// proxy, groups and domains in oauth2-proxy, the issuer's own CA.
+		{"oidc-allowlist.golden.yaml", func(t *testing.T) *meshv1alpha1.KialiAuthProxy {
+			kap := loadSample(t, "mesh_v1alpha1_kialiauthproxy_kubernetes.yaml")
+			kap.Spec.Proxy.OIDC.Authorization = meshv1alpha1.OIDCAuthorization{
+				Mode:                meshv1alpha1.OIDCAuthorizationAllowList,
+				AllowedGroups:       []string{"mesh-admins"},
+				AllowedEmailDomains: []string{"example.com"},
+			}
+			kap.Spec.Proxy.OIDC.IssuerCA = &meshv1alpha1.ConfigMapKeyReference{Name: "keycloak-ca"}
+			kap.Spec.Proxy.TLS = &meshv1alpha1.ProxyTLSSpec{CertificateSecret: &meshv1alpha1.SecretReference{Name: "kiali-tls"}}
+			kap.Spec.Kiali.WebRoot = "/"
+			return kap
+		}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			kap := tc.kap(t)

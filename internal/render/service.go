@@ -27,7 +27,7 @@ func Service(kap *meshv1alpha1.KialiAuthProxy, n Names) *corev1.Service {
 		},
 	}
 	if kap.Spec.Proxy.TLSEnabled() {
-		if Passthrough(kap) == nil {
+		if ServiceCASignsListener(kap) {
 			svc.Annotations = map[string]string{ServingCertAnnotation: n.ServingCert}
 		}
 		svc.Spec.Ports = append(svc.Spec.Ports, corev1.ServicePort{

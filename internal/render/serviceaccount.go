@@ -15,11 +15,24 @@ func ServiceAccount(kap *meshv1alpha1.KialiAuthProxy, n Names) *corev1.ServiceAc
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
 		ObjectMeta: objectMeta(kap, n, n.Proxy, ComponentProxy),
 	}
-	sa.Annotations = map[string]string{OAuthRedirectAnnotation: URL(kap)}
+	if !kap.Spec.Proxy.IsOIDC() {
+		sa.Annotations = map[string]string{OAuthRedirectAnnotation: URL(kap)}
+	}
 	return sa
 }
 
-// URL is where users open Kiali.
+// URL is where users open Kiali: the host, with Kiali's web root when it
+// is not "/".
 func URL(kap *meshv1alpha1.KialiAuthProxy) string {
-	return "https://" + kap.Spec.Exposure.Host
+	u := "https://" + kap.Spec.Exposure.Host
+	if root := kap.Spec.KialiWebRoot(); root != "/" {
+		u += root + "/"
+	}
+	return u
+}
+
+// RedirectURL is where the OIDC issuer sends users back to after login:
+// the host, whatever Kiali's web root.
+func RedirectURL(kap *meshv1alpha1.KialiAuthProxy) string {
+	return "https://" + kap.Spec.Exposure.Host + OAuth2ProxyCallbackPath
 }

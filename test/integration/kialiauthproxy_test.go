@@ -645,9 +645,9 @@ var _ = Describe("KialiAuthProxy", Ordered, func() {
 			Entry("a host that is not a DNS name", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Exposure.Host = "Kiali_Host" },
 				"spec.exposure.host must be a lowercase DNS name such as kiali.apps.example.com"),
 			Entry("no exposure", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Exposure.VirtualService = nil },
-				"spec.exposure needs exactly one of virtualService or route"),
+				"spec.exposure needs exactly one of virtualService, route or httpRoute"),
 			Entry("two exposures", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Exposure.Route = &meshv1alpha1.RouteExposure{} },
-				"spec.exposure needs exactly one of virtualService or route"),
+				"spec.exposure needs exactly one of virtualService, route or httpRoute"),
 			Entry("a gateway without its namespace", func(k *meshv1alpha1.KialiAuthProxy) {
 				k.Spec.Exposure.VirtualService.Gateways = []string{"mesh-apps-gateway"}
 			}, "each gateway must be namespace/name, such as istio-system/mesh-apps-gateway"),

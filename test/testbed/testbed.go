@@ -183,6 +183,11 @@ type Options struct {
 	Istio              bool
 	Route              bool
 	PrometheusOperator bool
+	// GatewayAPI, CertManager and OpenShiftAuthentication are not in All:
+	// only the suites of those platforms need them (platformcrds.go).
+	GatewayAPI              bool
+	CertManager             bool
+	OpenShiftAuthentication bool
 }
 
 // All is every CRD.
@@ -215,6 +220,27 @@ func NewEnvironment(o Options) (*envtest.Environment, error) {
 	}
 	if o.PrometheusOperator {
 		p, err := PrometheusOperatorCRDs()
+		if err != nil {
+			return nil, err
+		}
+		paths = append(paths, p)
+	}
+	if o.GatewayAPI {
+		p, err := GatewayAPICRDs()
+		if err != nil {
+			return nil, err
+		}
+		paths = append(paths, p...)
+	}
+	if o.CertManager {
+		p, err := CertManagerCRDs()
+		if err != nil {
+			return nil, err
+		}
+		paths = append(paths, p...)
+	}
+	if o.OpenShiftAuthentication {
+		p, err := AuthenticationCRD()
 		if err != nil {
 			return nil, err
 		}
