@@ -1,5 +1,6 @@
 // Command manager runs the kiali-auth-proxy-operator; "manager render"
-// prints the objects it would apply for a KialiAuthProxy, without a cluster.
+// prints the objects it would apply for a KialiAuthProxy, without a cluster;
+// "manager authorize" is the authorizing proxy of the OIDC provider's pod.
 package main
 
 import (
@@ -34,6 +35,9 @@ var version = "dev"
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "render" {
 		os.Exit(runRender(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "authorize" {
+		os.Exit(runAuthorize(os.Args[2:], os.Stderr))
 	}
 	var o operator.Options
 	flag.StringVar(&o.MetricsAddr, "metrics-bind-address", "0",
@@ -88,6 +92,11 @@ func main() {
 	// Set by OLM from the bundle's relatedImages, so disconnected clusters
 	// use their mirrored oauth-proxy image.
 	o.ProxyImage = os.Getenv("RELATED_IMAGE_OAUTH_PROXY")
+	o.OAuth2ProxyImage = os.Getenv("RELATED_IMAGE_OAUTH2_PROXY")
+	// The operator's own image, which also serves the authorizing proxy
+	// ("authorize") of the OIDC provider; the install sets it from the
+	// manager container's image.
+	o.AuthorizerImage = os.Getenv("RELATED_IMAGE_AUTHORIZER")
 	// The manager's own namespace (the downward API, in config/manager and
 	// the CSV): its ServiceMonitor and PrometheusRule go there once the
 	// Prometheus Operator's CRDs are served. Run outside a cluster, it
