@@ -137,6 +137,8 @@ func TestBundleInstallModes(t *testing.T) {
 		"apiextensions.k8s.io/customresourcedefinitions": true,
 		"authentication.k8s.io/tokenreviews":             true,
 		"authorization.k8s.io/subjectaccessreviews":      true,
+		// OpenShift's login mode (internal/controller/loginmode.go).
+		"config.openshift.io/authentications": true,
 	}
 	for _, p := range csv.Spec.InstallStrategy.StrategySpec.ClusterPermissions {
 		for _, r := range p.Rules {
