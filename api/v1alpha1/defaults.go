@@ -101,6 +101,14 @@ func (in *KialiAuthProxy) WithDefaultImages(images Images) *KialiAuthProxy {
 	if k.IstioNamespace == "" {
 		k.IstioNamespace = DefaultIstioNamespace
 	}
+	if t := k.TLS; t != nil {
+		if t.CertManager != nil {
+			defaultIssuerRef(&t.CertManager.IssuerRef)
+		}
+		if t.CA != nil && t.CA.Key == "" {
+			t.CA.Key = DefaultCAKey
+		}
+	}
 
 	p := &out.Spec.Proxy
 	if p.Provider == "" {
@@ -169,12 +177,7 @@ func (in *KialiAuthProxy) WithDefaultImages(images Images) *KialiAuthProxy {
 		p.TLS.Enabled = &on
 	}
 	if cm := p.TLS.CertManager; cm != nil {
-		if cm.IssuerRef.Kind == "" {
-			cm.IssuerRef.Kind = DefaultIssuerKind
-		}
-		if cm.IssuerRef.Group == "" {
-			cm.IssuerRef.Group = DefaultIssuerGroup
-		}
+		defaultIssuerRef(&cm.IssuerRef)
 	}
 	if p.RequestLogging == nil {
 		on := true
@@ -200,6 +203,15 @@ func (in *KialiAuthProxy) WithDefaultImages(images Images) *KialiAuthProxy {
 		defaultMetrics(mt, out.Spec.Kiali.Prometheus)
 	}
 	return out
+}
+
+func defaultIssuerRef(r *CertManagerIssuerRef) {
+	if r.Kind == "" {
+		r.Kind = DefaultIssuerKind
+	}
+	if r.Group == "" {
+		r.Group = DefaultIssuerGroup
+	}
 }
 
 func defaultOIDC(o *OIDCSpec) {

@@ -14,6 +14,7 @@ import (
 // anonymous strategy inside the mesh, fronted by an authenticating proxy:
 // OpenShift's oauth-proxy, or oauth2-proxy with an OIDC issuer.
 // +kubebuilder:validation:XValidation:rule="!has(self.platform) || self.platform != 'Kubernetes' || (has(self.proxy) && has(self.proxy.provider) && self.proxy.provider == 'OIDC')",message="spec.platform Kubernetes needs spec.proxy.provider OIDC: OpenShift's oauth-proxy logs users in only through OpenShift's OAuth server"
+// +kubebuilder:validation:XValidation:rule="!has(self.kiali) || !has(self.kiali.tls) || (has(self.platform) && self.platform == 'Kubernetes')",message="spec.kiali.tls needs spec.platform Kubernetes: on OpenShift the service CA signs Kiali's certificate"
 // +kubebuilder:validation:XValidation:rule="!has(self.platform) || self.platform != 'Kubernetes' || !has(self.exposure.route)",message="spec.exposure.route needs OpenShift: on spec.platform Kubernetes use virtualService or httpRoute"
 // +kubebuilder:validation:XValidation:rule="!has(self.platform) || self.platform != 'Kubernetes' || (has(self.proxy) && has(self.proxy.tls) && ((has(self.proxy.tls.enabled) && !self.proxy.tls.enabled) || has(self.proxy.tls.certManager) || has(self.proxy.tls.certificateSecret)))",message="spec.proxy.tls needs certManager or certificateSecret on spec.platform Kubernetes, where no service CA signs the proxy's certificate, or enabled: false"
 // +kubebuilder:validation:XValidation:rule="!has(self.exposure.virtualService) || !has(self.exposure.virtualService.passthrough) || !has(self.proxy) || !has(self.proxy.tls) || !has(self.proxy.tls.enabled) || self.proxy.tls.enabled",message="spec.exposure.virtualService.passthrough needs the proxy's HTTPS listener: remove spec.proxy.tls.enabled: false"
@@ -201,6 +202,12 @@ type KialiSpec struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^/([-._~A-Za-z0-9]+(/[-._~A-Za-z0-9]+)*)?$`
 	WebRoot string `json:"webRoot,omitempty"`
+
+	// TLS gives Kiali a serving certificate on spec.platform Kubernetes,
+	// where it otherwise serves plain HTTP. On OpenShift the service CA
+	// signs Kiali's certificate and this is refused.
+	// +optional
+	TLS *KialiTLSSpec `json:"tls,omitempty"`
 
 	// Overrides is merged into the Kiali CR's spec last, key by key (objects
 	// are merged recursively, any other value replaces what the operator

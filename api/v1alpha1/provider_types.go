@@ -213,3 +213,28 @@ type GatewayParentRef struct {
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	SectionName string `json:"sectionName,omitempty"`
 }
+
+// KialiTLSSpec gives Kiali a serving certificate off OpenShift, where the
+// Kiali operator gives it none and it serves plain HTTP: the proxy then
+// reaches Kiali over HTTPS and verifies its certificate, instead of relying
+// on the mesh's mTLS alone for that hop.
+// +kubebuilder:validation:XValidation:rule="has(self.certManager) != has(self.certificateSecret)",message="spec.kiali.tls needs exactly one of certManager or certificateSecret"
+type KialiTLSSpec struct {
+	// CertManager has cert-manager issue Kiali's certificate, for Kiali's
+	// Service names, into the Secret "<name>-kiali-tls"; the proxy trusts
+	// the issuer's CA that cert-manager writes there (ca.crt) unless CA
+	// names another.
+	// +optional
+	CertManager *CertManagerCertificate `json:"certManager,omitempty"`
+
+	// CertificateSecret is a kubernetes.io/tls Secret of the user's with
+	// Kiali's certificate (keys tls.crt and tls.key), valid for
+	// <kiali instance>.<namespace>.svc.cluster.local. It is only read.
+	// +optional
+	CertificateSecret *SecretReference `json:"certificateSecret,omitempty"`
+
+	// CA is the CA bundle (PEM) the proxy verifies Kiali's certificate
+	// with. Defaults to the key ca.crt of the certificate's Secret.
+	// +optional
+	CA *SecretKeyReference `json:"ca,omitempty"`
+}

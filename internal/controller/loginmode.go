@@ -103,7 +103,8 @@ func (l *LoginModes) Get(ctx context.Context) (LoginMode, error) {
 // cannot authorize as asked, on a cluster of this login mode; nil when it
 // can, or when the cluster does not say.
 func loginProblem(d *meshv1alpha1.KialiAuthProxy, m LoginMode) *conditions.Problem {
-	if !m.OpenShift {
+	if !m.OpenShift || d.Spec.Platform == meshv1alpha1.PlatformKubernetes {
+		// spec.platform Kubernetes says the OpenShift pieces are not used.
 		return nil
 	}
 	p := &d.Spec.Proxy

@@ -48,6 +48,11 @@ func TestLoginProblem(t *testing.T) {
 			meshv1alpha1.ReasonIssuerNotTrusted, "is not an issuer the cluster trusts"},
 		{"reviews while the OAuth server logs in", oidcKAP(sar, "https://other.example.com", "kiali"), integrated,
 			meshv1alpha1.ReasonIssuerNotTrusted, "use mode AllowList"},
+		{"spec.platform Kubernetes uses nothing of OpenShift's", func() *meshv1alpha1.KialiAuthProxy {
+			k := oidcKAP(sar, "https://other.example.com", "kiali")
+			k.Spec.Platform = meshv1alpha1.PlatformKubernetes
+			return k
+		}(), external, "", ""},
 		{"an allow list needs no trust", oidcKAP(allow, "https://other.example.com", "kiali"), integrated, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -86,6 +86,26 @@ func (r *Reconciler) resolveProviderInputs(ctx context.Context, d *meshv1alpha1.
 		fmt.Fprintf(sum, "\ncert-manager %s\n", n.ServingCert)
 		sum.Write(s.Data[corev1.TLSCertKey])
 	}
+	if ca := render.KialiCA(d, n); ca != nil {
+		// The CA the authorizing proxy verifies Kiali with; it loads it at
+		// start, so a new one rolls the pods. cert-manager's Secret may not
+		// be issued yet: that is no problem of the spec's.
+		issued := d.Spec.Kiali.TLS.CertManager != nil && d.Spec.Kiali.TLS.CA == nil
+		s := &corev1.Secret{}
+		err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: d.Namespace, Name: ca.Name}, s)
+		switch {
+		case apierrors.IsNotFound(err) && !issued:
+			ps = append(ps, conditions.Problem{Reason: meshv1alpha1.ReasonSecretNotFound, Message: fmt.Sprintf(
+				"Secret %s/%s with the CA of Kiali's certificate (spec.kiali.tls) does not exist: create it with the key %q", d.Namespace, ca.Name, ca.Key)})
+		case err != nil && !apierrors.IsNotFound(err):
+			return nil, fmt.Errorf("reading Secret %s/%s: %w", d.Namespace, ca.Name, err)
+		case err == nil && len(s.Data[ca.Key]) == 0 && !issued:
+			ps = append(ps, conditions.Problem{Reason: meshv1alpha1.ReasonSecretKeyMissing, Message: fmt.Sprintf(
+				"Secret %s/%s has no CA certificate under the key %q, which the proxy verifies Kiali's certificate with (spec.kiali.tls); name the key in spec.kiali.tls.ca", d.Namespace, ca.Name, ca.Key)})
+		}
+		fmt.Fprintf(sum, "\nkiali-ca %s/%s\n", ca.Name, ca.Key)
+		sum.Write(s.Data[ca.Key])
+	}
 	return ps, nil
 }
 

@@ -202,6 +202,9 @@ func waitingForCRD(d *meshv1alpha1.KialiAuthProxy, kinds presence) bool {
 	if t := d.Spec.Proxy.TLS; t != nil && t.CertManager != nil && !kinds.served(certificateGK) {
 		return true
 	}
+	if t := d.Spec.Kiali.TLS; t != nil && t.CertManager != nil && !kinds.served(certificateGK) {
+		return true
+	}
 	switch e := d.Spec.Exposure; {
 	case e.Route != nil:
 		return !kinds.served(routeGK)

@@ -81,6 +81,10 @@ func computeConditions(p render.Plan, o *observation) []metav1.Condition {
 	case !o.kinds.served(kialiGK):
 		kiali = cond(meshv1alpha1.ConditionKialiConfigured, false, meshv1alpha1.ReasonKialiCRDMissing, fmt.Sprintf(
 			"The Kiali CRD (kialis.kiali.io) is not installed: install the Kiali operator (or OpenShift Service Mesh); Kiali %s/%s is created as soon as the CRD appears", n.Namespace, n.Kiali))
+	case kap.Spec.Kiali.TLS != nil && kap.Spec.Kiali.TLS.CertManager != nil && !o.kinds.served(certificateGK):
+		kiali = cond(meshv1alpha1.ConditionKialiConfigured, false, meshv1alpha1.ReasonCertManagerCRDMissing, fmt.Sprintf(
+			"spec.kiali.tls.certManager asks cert-manager for Kiali's certificate, but its Certificate CRD (certificates.cert-manager.io) is not served: install cert-manager, or name a certificate Secret in spec.kiali.tls.certificateSecret; Certificate %s/%s is created as soon as the CRD appears",
+			n.Namespace, n.KialiServingCert))
 	case o.applyErrors[render.ComponentKiali] != nil:
 		kiali = cond(meshv1alpha1.ConditionKialiConfigured, false, meshv1alpha1.ReasonApplyFailed, fmt.Sprintf("Applying Kiali %s/%s failed: %v", n.Namespace, n.Kiali, o.applyErrors[render.ComponentKiali]))
 	default:

@@ -58,6 +58,9 @@ func secretRefs(o client.Object) []string {
 		}
 	}
 	d := p.KAP
+	if ca := render.KialiCA(d, p.Names); ca != nil {
+		refs = append(refs, ca.Name)
+	}
 	for _, c := range d.Spec.Clusters {
 		refs = append(refs, c.KialiSecret, c.Kubeconfig.Name)
 	}

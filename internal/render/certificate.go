@@ -22,20 +22,33 @@ var CertificateGVK = schema.GroupVersionKind{Group: "cert-manager.io", Version: 
 // cert-manager: TLSCAKey). The rules of cert-manager's admission webhook it
 // meets are tested in certificate_test.go.
 func Certificate(kap *meshv1alpha1.KialiAuthProxy, n Names) *unstructured.Unstructured {
-	ref := kap.Spec.Proxy.TLS.CertManager.IssuerRef
+	return certificate(kap, n, n.ServingCert, ComponentProxy, kap.Spec.Proxy.TLS.CertManager.IssuerRef,
+		fmt.Sprintf("%s.%s.svc", n.Proxy, n.Namespace), n.ProxyFQDN())
+}
+
+// KialiCertificate has cert-manager issue Kiali's serving certificate off
+// OpenShift (spec.kiali.tls.certManager), for Kiali's Service, into the
+// Secret the Kiali CR mounts for Kiali's identity.
+func KialiCertificate(kap *meshv1alpha1.KialiAuthProxy, n Names) *unstructured.Unstructured {
+	return certificate(kap, n, n.KialiServingCert, ComponentKiali, kap.Spec.Kiali.TLS.CertManager.IssuerRef,
+		fmt.Sprintf("%s.%s.svc", n.KialiInstance, n.Namespace), n.KialiFQDN())
+}
+
+func certificate(kap *meshv1alpha1.KialiAuthProxy, n Names, name, component string, ref meshv1alpha1.CertManagerIssuerRef, dnsNames ...string) *unstructured.Unstructured {
+	names := make([]any, len(dnsNames))
+	for i, d := range dnsNames {
+		names[i] = d
+	}
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"spec": map[string]any{
-			"secretName": n.ServingCert,
+			"secretName": name,
 			// Labels on the issued Secret: the operator's Secret cache holds
 			// only labelled Secrets' metadata, and this one's content rolls
-			// the proxy pods when it is renewed.
-			"secretTemplate": map[string]any{"labels": stringMap(Labels(kap, ComponentProxy))},
-			"dnsNames": []any{
-				fmt.Sprintf("%s.%s.svc", n.Proxy, n.Namespace),
-				n.ProxyFQDN(),
-			},
-			"issuerRef": map[string]any{"name": ref.Name, "kind": ref.Kind, "group": ref.Group},
-			"usages":    []any{"server auth", "digital signature"},
+			// the pods that load it when it is renewed.
+			"secretTemplate": map[string]any{"labels": stringMap(Labels(kap, component))},
+			"dnsNames":       names,
+			"issuerRef":      map[string]any{"name": ref.Name, "kind": ref.Kind, "group": ref.Group},
+			"usages":         []any{"server auth", "digital signature"},
 			"privateKey": map[string]any{
 				"algorithm": "ECDSA",
 				"size":      int64(256),
@@ -46,9 +59,9 @@ func Certificate(kap *meshv1alpha1.KialiAuthProxy, n Names) *unstructured.Unstru
 		},
 	}}
 	u.SetGroupVersionKind(CertificateGVK)
-	u.SetName(n.ServingCert)
+	u.SetName(name)
 	u.SetNamespace(n.Namespace)
-	u.SetLabels(Labels(kap, ComponentProxy))
+	u.SetLabels(Labels(kap, component))
 	return u
 }
 

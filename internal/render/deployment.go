@@ -137,7 +137,7 @@ func ProxyArgs(kap *meshv1alpha1.KialiAuthProxy, n Names, in Inputs) []string {
 		"-upstream="+n.KialiUpstream(),
 		// Kiali's serving certificate is signed by the service CA; trusting
 		// exactly that CA replaces setting SSL_CERT_DIR for the whole process.
-		"-upstream-ca="+path.Join(upstreamCAMountDir, CABundleKey),
+		"-upstream-ca="+UpstreamCAFile(kap),
 		"-openshift-service-account="+n.Proxy,
 		"-openshift-sar="+SubjectAccessReviewsJSON(p.SubjectAccessReviews),
 		"-openshift-ca="+serviceAccountCAFile,
@@ -252,6 +252,53 @@ func healthProbe(path, port string, initialDelay int32) *corev1.Probe {
 	}
 }
 
+// upstreamCAVolume holds the CA the proxy verifies Kiali's certificate
+// with: on OpenShift the service CA, injected into the CA bundle ConfigMap;
+// with spec.kiali.tls the CA of Kiali's certificate from a Secret.
+func upstreamCAVolume(kap *meshv1alpha1.KialiAuthProxy, n Names) corev1.Volume {
+	if ref := KialiCA(kap, n); ref != nil {
+		return secretVolume(volUpstreamCA, ref.Name, ref.Key, kialiCAFile)
+	}
+	return corev1.Volume{
+		Name: volUpstreamCA,
+		VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: n.CABundle},
+			Items:                []corev1.KeyToPath{{Key: CABundleKey, Path: CABundleKey}},
+		}},
+	}
+}
+
+// UpstreamCAFile is where the proxy finds the CA of Kiali's certificate.
+func UpstreamCAFile(kap *meshv1alpha1.KialiAuthProxy) string {
+	if kap.Spec.Kiali.TLS != nil {
+		return path.Join(upstreamCAMountDir, kialiCAFile)
+	}
+	return path.Join(upstreamCAMountDir, CABundleKey)
+}
+
+// KialiCA is the Secret key holding the CA of Kiali's certificate with
+// spec.kiali.tls: the one named, else ca.crt of the certificate's Secret
+// (cert-manager writes the issuer's CA there, pkg/apis/meta/v1 TLSCAKey of
+// cert-manager). Nil without spec.kiali.tls.
+func KialiCA(kap *meshv1alpha1.KialiAuthProxy, n Names) *SecretKey {
+	t := kap.Spec.Kiali.TLS
+	switch {
+	case t == nil:
+		return nil
+	case t.CA != nil:
+		return &SecretKey{Name: t.CA.Name, Key: t.CA.Key}
+	}
+	return &SecretKey{Name: KialiCertSecret(kap, n), Key: meshv1alpha1.DefaultCAKey}
+}
+
+// KialiCertSecret is the Secret of Kiali's certificate with spec.kiali.tls.
+func KialiCertSecret(kap *meshv1alpha1.KialiAuthProxy, n Names) string {
+	if t := kap.Spec.Kiali.TLS; t != nil && t.CertificateSecret != nil {
+		return t.CertificateSecret.Name
+	}
+	return n.KialiServingCert
+}
+
 // podMounts are the volume mounts of each container.
 type podMounts struct{ proxy, authorizer []corev1.VolumeMount }
 
@@ -261,13 +308,7 @@ func proxyVolumes(kap *meshv1alpha1.KialiAuthProxy, n Names, in Inputs) ([]corev
 	volumes := []corev1.Volume{secretVolume(volSessionSecret, in.SessionSecret.Name, in.SessionSecret.Key, sessionSecretFile)}
 	m.proxy = append(m.proxy, corev1.VolumeMount{Name: volSessionSecret, MountPath: sessionSecretMountDir, ReadOnly: true})
 	if n.KialiServesTLS {
-		volumes = append(volumes, corev1.Volume{
-			Name: volUpstreamCA,
-			VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
-				LocalObjectReference: corev1.LocalObjectReference{Name: n.CABundle},
-				Items:                []corev1.KeyToPath{{Key: CABundleKey, Path: CABundleKey}},
-			}},
-		})
+		volumes = append(volumes, upstreamCAVolume(kap, n))
 		// Whoever makes the TLS hop to Kiali trusts the CA: oauth-proxy, or
 		// behind oauth2-proxy (which has no upstream CA setting) the
 		// authorizing proxy.

@@ -49,6 +49,15 @@ func kialiSpec(kap *meshv1alpha1.KialiAuthProxy, n Names, secrets map[string]str
 	if k.WebRoot != "" {
 		setPath(spec, k.WebRoot, "server", "web_root")
 	}
+	if k.TLS != nil {
+		// Kiali's identity off OpenShift: the certificate's Secret mounted
+		// as a custom secret (kiali-operator templates/kubernetes/
+		// deployment.yaml mounts deployment.custom_secrets, and serves and
+		// probes HTTPS once identity.cert_file is set).
+		setPath(spec, []any{map[string]any{"name": KialiCertSecret(kap, n), "mount": kialiCertMountDir}}, "deployment", "custom_secrets")
+		setPath(spec, kialiCertMountDir+"/tls.crt", "identity", "cert_file")
+		setPath(spec, kialiCertMountDir+"/tls.key", "identity", "private_key_file")
+	}
 	setPath(spec, podAnnotations, "deployment", "pod_annotations")
 	setPath(spec, podLabels, "deployment", "pod_labels")
 	if kap.Spec.LockDownEnabled() && ingressCanBeDisabled(k) {

@@ -53,12 +53,16 @@ const (
 	tlsMountDir           = "/etc/tls/private"
 	upstreamCAMountDir    = "/etc/proxy/upstream-ca"
 	clientSecretMountDir  = "/etc/proxy/oidc"
-	issuerCAMountDir      = "/etc/proxy/issuer-ca"
+	// kialiCertMountDir is where Kiali finds its certificate with
+	// spec.kiali.tls: the path the Kiali operator uses on OpenShift.
+	kialiCertMountDir = "/kiali-cert"
+	issuerCAMountDir  = "/etc/proxy/issuer-ca"
 	// Secret volumes project only the referenced key, under these fixed
 	// file names, so the command line does not depend on the user's key.
 	sessionSecretFile = "session_secret"
 	htpasswdFile      = "htpasswd"
 	clientSecretFile  = "client-secret"
+	kialiCAFile       = "kiali-ca.crt"
 	issuerCAFile      = "ca.crt"
 	// serviceAccountCAFile is the cluster CA every pod gets with its token;
 	// oauth-proxy uses it to talk to the OpenShift API and OAuth server.
@@ -164,8 +168,12 @@ type Names struct {
 	// TrustDomain is the mesh trust domain of the proxy's identity.
 	TrustDomain string
 	// KialiServesTLS: Kiali has a serving certificate (OpenShift's service
-	// CA), so the proxy reaches it over HTTPS and trusts that CA.
+	// CA, or spec.kiali.tls), so the proxy reaches it over HTTPS and trusts
+	// that certificate's CA.
 	KialiServesTLS bool
+	// KialiServingCert is the Secret cert-manager issues Kiali's
+	// certificate into, with spec.kiali.tls.certManager.
+	KialiServingCert string
 	// HTTPRoute names the Gateway API route.
 	HTTPRoute string
 	// RemoteWriteEntry names the operator's remote_write entry in every
@@ -194,21 +202,22 @@ func namesOf(d *meshv1alpha1.KialiAuthProxy) Names {
 	kap := d
 	base := kap.Name
 	n := Names{
-		Namespace:      kap.Namespace,
-		Proxy:          base + "-oauth",
-		ServingCert:    base + "-oauth-tls",
-		CABundle:       base + caBundleSuffix,
-		LegacyCABundle: base + legacyCABundleSuffix,
-		SessionSecret:  base + "-proxy",
-		Kiali:          base,
-		KialiInstance:  kap.Spec.Kiali.KialiInstanceName(),
-		VirtualService: base + "-mesh",
-		Route:          base + "-oauth",
-		LockDown:       base + "-lockdown",
-		HtpasswdPrefix: base + "-htpasswd-",
-		TrustDomain:    kap.Spec.MeshSecurity.TrustDomain,
-		KialiServesTLS: kap.Spec.Platform != meshv1alpha1.PlatformKubernetes,
-		HTTPRoute:      base + "-oauth",
+		Namespace:        kap.Namespace,
+		Proxy:            base + "-oauth",
+		ServingCert:      base + "-oauth-tls",
+		CABundle:         base + caBundleSuffix,
+		LegacyCABundle:   base + legacyCABundleSuffix,
+		SessionSecret:    base + "-proxy",
+		Kiali:            base,
+		KialiInstance:    kap.Spec.Kiali.KialiInstanceName(),
+		VirtualService:   base + "-mesh",
+		Route:            base + "-oauth",
+		LockDown:         base + "-lockdown",
+		HtpasswdPrefix:   base + "-htpasswd-",
+		TrustDomain:      kap.Spec.MeshSecurity.TrustDomain,
+		KialiServesTLS:   kap.Spec.Platform != meshv1alpha1.PlatformKubernetes || kap.Spec.Kiali.TLS != nil,
+		KialiServingCert: base + "-kiali-tls",
+		HTTPRoute:        base + "-oauth",
 
 		RemoteWriteEntry:  "kialiauthproxy-" + kap.Namespace + "-" + base,
 		RemoteWriteRecord: base + "-remote-write",
@@ -234,6 +243,11 @@ func (n Names) ProxyFQDN() string {
 	return fmt.Sprintf("%s.%s.svc.cluster.local", n.Proxy, n.Namespace)
 }
 
+// KialiFQDN is the cluster-local DNS name of Kiali's Service.
+func (n Names) KialiFQDN() string {
+	return fmt.Sprintf("%s.%s.svc.cluster.local", n.KialiInstance, n.Namespace)
+}
+
 // KialiUpstream is the URL of the Kiali Service the proxy forwards to:
 // HTTPS on OpenShift, where the Kiali operator gives Kiali a serving
 // certificate of the service CA, plain HTTP elsewhere, where it gives none
@@ -246,7 +260,7 @@ func (n Names) KialiUpstream() string {
 	if !n.KialiServesTLS {
 		scheme = "http"
 	}
-	return fmt.Sprintf("%s://%s.%s.svc.cluster.local:%d", scheme, n.KialiInstance, n.Namespace, KialiPort)
+	return fmt.Sprintf("%s://%s:%d", scheme, n.KialiFQDN(), KialiPort)
 }
 
 // ProxyPrincipal is the proxy's mTLS identity in the mesh.

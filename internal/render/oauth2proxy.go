@@ -114,7 +114,7 @@ func AuthorizerArgs(kap *meshv1alpha1.KialiAuthProxy, n Names) []string {
 		"--upstream=" + n.KialiUpstream(),
 	}
 	if n.KialiServesTLS {
-		args = append(args, "--upstream-ca="+path.Join(upstreamCAMountDir, CABundleKey))
+		args = append(args, "--upstream-ca="+UpstreamCAFile(kap))
 	}
 	if p.ReviewsTokens() {
 		args = append(args, "--subject-access-reviews="+SubjectAccessReviewsJSON(p.SubjectAccessReviews))

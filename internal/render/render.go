@@ -65,8 +65,11 @@ func Render(p Plan, in Inputs) Output {
 		Deployment(d, names, in),
 		kiali,
 	}
-	if names.KialiServesTLS {
+	if names.KialiServesTLS && d.Spec.Kiali.TLS == nil {
 		objs = append(objs, CABundle(d, names))
+	}
+	if t := d.Spec.Kiali.TLS; t != nil && t.CertManager != nil {
+		objs = append(objs, KialiCertificate(d, names))
 	}
 	if t := d.Spec.Proxy.TLS; d.Spec.Proxy.TLSEnabled() && t.CertManager != nil && Passthrough(d) == nil {
 		objs = append(objs, Certificate(d, names))

@@ -83,6 +83,14 @@ func TestGolden(t *testing.T) {
 		{"openshift-oidc.golden.yaml", func(t *testing.T) *meshv1alpha1.KialiAuthProxy {
 			return loadSample(t, "mesh_v1alpha1_kialiauthproxy_openshift_oidc.yaml")
 		}},
+		// Kiali with a certificate of cert-manager's off OpenShift: the
+		// authorizing proxy verifies it with the issued Secret's ca.crt.
+		{"kubernetes-kiali-tls.golden.yaml", func(t *testing.T) *meshv1alpha1.KialiAuthProxy {
+			kap := loadSample(t, "mesh_v1alpha1_kialiauthproxy_kubernetes.yaml")
+			kap.Spec.Kiali.TLS = &meshv1alpha1.KialiTLSSpec{CertManager: &meshv1alpha1.CertManagerCertificate{
+				IssuerRef: meshv1alpha1.CertManagerIssuerRef{Name: "mesh-ca", Kind: "ClusterIssuer"}}}
+			return kap
+		}},
 		// AllowList authorization: no reviews, no token to the authorizing
 		// proxy, groups and domains in oauth2-proxy, the issuer's own CA.
 		{"oidc-allowlist.golden.yaml", func(t *testing.T) *meshv1alpha1.KialiAuthProxy {

@@ -79,6 +79,46 @@ var _ = Describe("upstream Istio on plain Kubernetes", func() {
 		}).ShouldNot(Equal(before))
 	})
 
+	It("gives Kiali a certificate of cert-manager's, which the proxy verifies", func() {
+		ns := testbed.NewNamespace(ctx, k, "k8s-")
+		testbed.CreateSecret(ctx, k, ns, "kiali-oidc", map[string]string{"client-secret": "s3cret"})
+		kap := testbed.Sample(kubernetesSample, ns)
+		kap.Spec.Kiali.TLS = &meshv1alpha1.KialiTLSSpec{CertManager: &meshv1alpha1.CertManagerCertificate{
+			IssuerRef: meshv1alpha1.CertManagerIssuerRef{Name: "mesh-ca", Kind: "ClusterIssuer"}}}
+		Expect(k.Create(ctx, kap)).To(Succeed())
+		Eventually(testbed.Converged(ctx, k, kap)).Should(Succeed())
+		n := render.NamesFor(kap)
+
+		cert := &unstructured.Unstructured{}
+		cert.SetGroupVersionKind(render.CertificateGVK)
+		Expect(k.Get(ctx, client.ObjectKey{Namespace: ns, Name: n.KialiServingCert}, cert)).To(Succeed())
+		dns, _, _ := unstructured.NestedStringSlice(cert.Object, "spec", "dnsNames")
+		Expect(dns).To(ContainElement("kiali." + ns + ".svc.cluster.local"))
+
+		kiali := &unstructured.Unstructured{}
+		kiali.SetGroupVersionKind(render.KialiGVK)
+		Expect(k.Get(ctx, client.ObjectKey{Namespace: ns, Name: n.Kiali}, kiali)).To(Succeed())
+		certFile, _, _ := unstructured.NestedString(kiali.Object, "spec", "identity", "cert_file")
+		Expect(certFile).To(Equal("/kiali-cert/tls.crt"))
+		secrets, _, _ := unstructured.NestedSlice(kiali.Object, "spec", "deployment", "custom_secrets")
+		Expect(secrets).To(ConsistOf(map[string]any{"name": n.KialiServingCert, "mount": "/kiali-cert"}))
+
+		dep := &appsv1.Deployment{}
+		Expect(k.Get(ctx, client.ObjectKey{Namespace: ns, Name: n.Proxy}, dep)).To(Succeed())
+		Expect(dep.Spec.Template.Spec.Containers[1].Args).To(ContainElements(
+			"--upstream=https://kiali."+ns+".svc.cluster.local:20001",
+			"--upstream-ca=/etc/proxy/upstream-ca/kiali-ca.crt"))
+		var ca *corev1.Volume
+		for i, v := range dep.Spec.Template.Spec.Volumes {
+			if v.Name == "upstream-ca" {
+				ca = &dep.Spec.Template.Spec.Volumes[i]
+			}
+		}
+		Expect(ca).NotTo(BeNil())
+		Expect(ca.Secret.SecretName).To(Equal(n.KialiServingCert))
+		Expect(ca.Secret.Items).To(ConsistOf(corev1.KeyToPath{Key: "ca.crt", Path: "kiali-ca.crt"}))
+	})
+
 	It("names a missing client secret and a missing issuer CA", func() {
 		ns := testbed.NewNamespace(ctx, k, "k8s-")
 		kap := testbed.Sample(kubernetesSample, ns)

@@ -15,32 +15,11 @@ import (
 )
 
 // The cluster's login mode, in the real authentications.config.openshift.io
-// CRD (openshift/api, the Default feature set). The operator reads it at
-// most once a minute, so the specs run in order, each on a fresh reading:
-// the first has none yet.
-var _ = Describe("OpenShift's login mode", Ordered, func() {
-	var auth *configv1.Authentication
-
-	BeforeAll(func() {
-		auth = &configv1.Authentication{
-			ObjectMeta: metav1.ObjectMeta{Name: "cluster"},
-			Spec: configv1.AuthenticationSpec{
-				Type: configv1.AuthenticationTypeOIDC,
-				OIDCProviders: []configv1.OIDCProvider{{
-					Name: "keycloak",
-					Issuer: configv1.TokenIssuer{
-						URL:       "https://login.example.com/realms/openshift",
-						Audiences: []configv1.TokenAudience{"openshift-console", "kiali"},
-					},
-					ClaimMappings: configv1.TokenClaimMappings{
-						Username: configv1.UsernameClaimMapping{Claim: "email"},
-					},
-				}},
-			},
-		}
-		Expect(k.Create(ctx, auth)).To(Succeed())
-	})
-
+// CRD (openshift/api, the Default feature set): the suite's cluster is an
+// OpenShift switched to an external issuer (clusterAuthentication, made
+// before the manager starts: the operator reads it at most once a minute).
+// KialiAuthProxies of spec.platform Kubernetes are not affected.
+var _ = Describe("OpenShift's login mode", func() {
 	It("rolls out no oauth-proxy when the integrated OAuth server is off, and gives the fix", func() {
 		ns := testbed.NewNamespace(ctx, k, "oidc-")
 		kap := &meshv1alpha1.KialiAuthProxy{
@@ -102,3 +81,24 @@ var _ = Describe("OpenShift's login mode", Ordered, func() {
 		))
 	})
 })
+
+// clusterAuthentication is OpenShift with direct external OIDC: the
+// integrated OAuth server is off.
+func clusterAuthentication() *configv1.Authentication {
+	return &configv1.Authentication{
+		ObjectMeta: metav1.ObjectMeta{Name: "cluster"},
+		Spec: configv1.AuthenticationSpec{
+			Type: configv1.AuthenticationTypeOIDC,
+			OIDCProviders: []configv1.OIDCProvider{{
+				Name: "keycloak",
+				Issuer: configv1.TokenIssuer{
+					URL:       "https://login.example.com/realms/openshift",
+					Audiences: []configv1.TokenAudience{"openshift-console", "kiali"},
+				},
+				ClaimMappings: configv1.TokenClaimMappings{
+					Username: configv1.UsernameClaimMapping{Claim: "email"},
+				},
+			}},
+		},
+	}
+}

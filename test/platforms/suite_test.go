@@ -36,5 +36,6 @@ var _ = BeforeSuite(func() {
 		Kiali: true, Istio: true, GatewayAPI: true, CertManager: true, OpenShiftAuthentication: true,
 	}})
 	k = c.Client
+	Expect(k.Create(ctx, clusterAuthentication())).To(Succeed())
 	testbed.StartManager(ctx, c.Config, testbed.ManagerOptions())
 })

@@ -68,6 +68,13 @@ var _ = Describe("admission of the OIDC, Kubernetes and Gateway API fields", fun
 		Entry("an HTTPRoute without a Gateway", func(k *meshv1alpha1.KialiAuthProxy) {
 			k.Spec.Exposure.HTTPRoute.ParentRefs = nil
 		}, "spec.exposure.httpRoute.parentRefs: Required value"),
+		Entry("Kiali's own certificate on OpenShift", func(k *meshv1alpha1.KialiAuthProxy) {
+			k.Spec.Platform = meshv1alpha1.PlatformOpenShift
+			k.Spec.Kiali.TLS = &meshv1alpha1.KialiTLSSpec{CertificateSecret: &meshv1alpha1.SecretReference{Name: "kiali-tls"}}
+		}, "spec.kiali.tls needs spec.platform Kubernetes: on OpenShift the service CA signs Kiali's certificate"),
+		Entry("Kiali's certificate from two sources", func(k *meshv1alpha1.KialiAuthProxy) {
+			k.Spec.Kiali.TLS = &meshv1alpha1.KialiTLSSpec{}
+		}, "spec.kiali.tls needs exactly one of certManager or certificateSecret"),
 		Entry("a web root without its slash", func(k *meshv1alpha1.KialiAuthProxy) { k.Spec.Kiali.WebRoot = "kiali" },
 			`spec.kiali.webRoot in body should match '^/([-._~A-Za-z0-9]+(/[-._~A-Za-z0-9]+)*)?$'`),
 	)
