@@ -49,8 +49,9 @@ vet: ## Run go vet.
 	go vet ./...
 
 .PHONY: tools
-tools: ## Install the non-Go programs the tests run (kubectl, lua5.4, prometheus) where missing.
+tools: ## Install the programs the tests run where missing: kubectl, lua5.4, prometheus, chromium (Debian), oauth2-proxy and helm (built, cached outside the checkout).
 	@hack/install-tools.sh
+	@hack/test-binaries.sh >/dev/null
 
 .PHONY: envtest
 envtest: ## Provide kube-apiserver and etcd for the local control plane (built offline on first use).
@@ -58,7 +59,7 @@ envtest: ## Provide kube-apiserver and etcd for the local control plane (built o
 
 .PHONY: test
 test: generate manifests fmt vet kustomize tools ## Run every test: unit, golden and envtest integration.
-	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go test ./... -count=1 $(GOTEST_FLAGS)
+	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" KAP_TOOLS="$$(hack/test-binaries.sh)" go test ./... -count=1 $(GOTEST_FLAGS)
 
 .PHONY: test-faults
 test-faults: manifests tools ## Run only the fault suite (also part of test): restarts, conflicts, deletion, adoption.
@@ -102,6 +103,10 @@ run: generate manifests fmt vet ## Run the manager against the cluster of the cu
 .PHONY: bundle
 bundle: manifests kustomize ## Generate the OLM bundle (bundle/ and bundle.Dockerfile) from config/manifests.
 	$(KUSTOMIZE) build config/manifests | go run ./hack/bundle -version $(VERSION) $(if $(BUNDLE_OPERATOR_IMG),-image $(BUNDLE_OPERATOR_IMG)) -dir .
+
+.PHONY: helm-chart
+helm-chart: manifests kustomize ## Generate the Helm chart (config/helm/kiali-auth-proxy-operator) from config/default, config/namespaced and config/guard.
+	go run ./hack/helmchart -version $(VERSION) -kustomize $(KUSTOMIZE)
 
 .PHONY: install
 install: manifests kustomize ## Install the CRD into the cluster of the current kubeconfig.
