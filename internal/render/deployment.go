@@ -21,6 +21,7 @@ const (
 	volUpstreamCA    = "upstream-ca"
 	volClientSecret  = "client-secret"
 	volIssuerCA      = "issuer-ca"
+	volProxyConfig   = "proxy-config"
 )
 
 // Deployment runs the proxy: with the OpenShift provider oauth-proxy
@@ -41,6 +42,13 @@ func Deployment(kap *meshv1alpha1.KialiAuthProxy, n Names, in Inputs) *appsv1.De
 	}
 
 	volumes, containers := proxyPod(kap, n, in)
+	annotations := map[string]string{
+		SidecarInjectKey:         "true",
+		InputsChecksumAnnotation: in.InputsChecksum,
+	}
+	if p.IsOIDC() {
+		annotations[ProxyConfigChecksumAnnotation] = ProxyConfigChecksum(kap)
+	}
 	return &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
 		ObjectMeta: objectMeta(kap, n, n.Proxy, ComponentProxy),
@@ -58,11 +66,8 @@ func Deployment(kap *meshv1alpha1.KialiAuthProxy, n Names, in Inputs) *appsv1.De
 			},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{
-					Labels: podLabels,
-					Annotations: map[string]string{
-						SidecarInjectKey:         "true",
-						InputsChecksumAnnotation: in.InputsChecksum,
-					},
+					Labels:      podLabels,
+					Annotations: annotations,
 				},
 				Spec: corev1.PodSpec{
 					ServiceAccountName: n.Proxy,
@@ -324,6 +329,13 @@ func proxyVolumes(kap *meshv1alpha1.KialiAuthProxy, n Names, in Inputs) ([]corev
 		m.proxy = append(m.proxy, corev1.VolumeMount{Name: volHtpasswd, MountPath: htpasswdMountDir, ReadOnly: true})
 	}
 	if o := p.OIDC; p.IsOIDC() && o != nil {
+		volumes = append(volumes, corev1.Volume{
+			Name: volProxyConfig,
+			VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+				LocalObjectReference: corev1.LocalObjectReference{Name: n.ProxyConfig},
+			}},
+		})
+		m.proxy = append(m.proxy, corev1.VolumeMount{Name: volProxyConfig, MountPath: proxyConfigMountDir, ReadOnly: true})
 		volumes = append(volumes, secretVolume(volClientSecret, o.ClientSecret.Name, o.ClientSecret.Key, clientSecretFile))
 		m.proxy = append(m.proxy, corev1.VolumeMount{Name: volClientSecret, MountPath: clientSecretMountDir, ReadOnly: true})
 		if ca := o.IssuerCA; ca != nil {

@@ -41,6 +41,12 @@ const (
 	AuthorizerHealthPort    = 3091
 	AuthorizerHealthName    = "authz-health"
 	AuthorizerHealthPath    = "/healthz"
+	// OAuth2ProxyConfigKey is oauth2-proxy's alpha configuration in its
+	// ConfigMap.
+	OAuth2ProxyConfigKey = "oauth2-proxy.yaml"
+	// ProxyConfigChecksumAnnotation on the pod template fingerprints that
+	// file.
+	ProxyConfigChecksumAnnotation = "mesh.kialiauth.io/proxy-config-checksum"
 
 	// KialiPort is the port of the Kiali Service the proxy forwards to.
 	KialiPort = 20001
@@ -53,6 +59,7 @@ const (
 	tlsMountDir           = "/etc/tls/private"
 	upstreamCAMountDir    = "/etc/proxy/upstream-ca"
 	clientSecretMountDir  = "/etc/proxy/oidc"
+	proxyConfigMountDir   = "/etc/proxy/config"
 	// kialiCertMountDir is where Kiali finds its certificate with
 	// spec.kiali.tls: the path the Kiali operator uses on OpenShift.
 	kialiCertMountDir = "/kiali-cert"
@@ -176,6 +183,8 @@ type Names struct {
 	KialiServingCert string
 	// HTTPRoute names the Gateway API route.
 	HTTPRoute string
+	// ProxyConfig names oauth2-proxy's configuration ConfigMap (OIDC).
+	ProxyConfig string
 	// RemoteWriteEntry names the operator's remote_write entry in every
 	// cluster's Prometheus, and the receiver credentials Secret next to it.
 	// The namespace is part of it: several hubs may write to one cluster.
@@ -218,6 +227,7 @@ func namesOf(d *meshv1alpha1.KialiAuthProxy) Names {
 		KialiServesTLS:   kap.Spec.Platform != meshv1alpha1.PlatformKubernetes || kap.Spec.Kiali.TLS != nil,
 		KialiServingCert: base + "-kiali-tls",
 		HTTPRoute:        base + "-oauth",
+		ProxyConfig:      base + "-oauth2-proxy.yaml",
 
 		RemoteWriteEntry:  "kialiauthproxy-" + kap.Namespace + "-" + base,
 		RemoteWriteRecord: base + "-remote-write",

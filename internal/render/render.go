@@ -65,6 +65,9 @@ func Render(p Plan, in Inputs) Output {
 		Deployment(d, names, in),
 		kiali,
 	}
+	if d.Spec.Proxy.IsOIDC() {
+		objs = append(objs, OAuth2ProxyConfigMap(d, names))
+	}
 	if names.KialiServesTLS && d.Spec.Kiali.TLS == nil {
 		objs = append(objs, CABundle(d, names))
 	}

@@ -59,7 +59,11 @@ var _ = Describe("upstream Istio on plain Kubernetes", func() {
 		containers := dep.Spec.Template.Spec.Containers
 		Expect(containers).To(HaveLen(2))
 		Expect(containers[0].Image).To(Equal(meshv1alpha1.DefaultOAuth2ProxyImage))
-		Expect(containers[0].Args).To(ContainElements("--provider=oidc", "--upstream="+render.AuthorizerUpstream()))
+		Expect(containers[0].Args).To(ContainElement("--alpha-config=/etc/proxy/config/" + render.OAuth2ProxyConfigKey))
+		cm := &corev1.ConfigMap{}
+		Expect(k.Get(ctx, client.ObjectKey{Namespace: ns, Name: n.ProxyConfig}, cm)).To(Succeed())
+		Expect(cm.Data[render.OAuth2ProxyConfigKey]).To(And(
+			ContainSubstring("provider: oidc"), ContainSubstring("uri: "+render.AuthorizerUpstream())))
 		Expect(containers[1].Name).To(Equal(render.AuthorizerContainerName))
 		// Plain HTTP to Kiali inside the mesh, as the Kiali operator serves it
 		// off OpenShift.
