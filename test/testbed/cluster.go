@@ -35,6 +35,9 @@ type ClusterOptions struct {
 	// GarbageCollector runs the real garbage collector
 	// (kube-controller-manager), so that deletion is what a cluster does.
 	GarbageCollector bool
+	// APIServerFlags are added to kube-apiserver's command line, such as
+	// the authenticators a feature needs (StartOIDCCluster).
+	APIServerFlags map[string]string
 }
 
 // StartCluster starts a control plane for the calling Ginkgo node and stops
@@ -48,6 +51,9 @@ func StartCluster(o ClusterOptions) *Cluster {
 		gomega.Expect(err).NotTo(gomega.HaveOccurred())
 		ginkgo.DeferCleanup(os.RemoveAll, dir)
 		env.ControlPlane.GetAPIServer().CertDir = dir
+	}
+	for flag, value := range o.APIServerFlags {
+		env.ControlPlane.GetAPIServer().Configure().Append(flag, value)
 	}
 	cfg, err := env.Start()
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())

@@ -8,10 +8,12 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
+	"net"
 	"time"
 )
 
-// HostCertificate is a serving certificate for DNS names, signed by a CA
+// HostCertificate is a serving certificate for hosts (DNS names or IP
+// addresses), signed by a CA
 // of its own, in the form a kubernetes.io/tls Secret holds it (tls.crt,
 // tls.key, and ca.crt as cert-manager adds it).
 type HostCertificate struct {
@@ -56,7 +58,13 @@ func NewHostCertificate(hosts ...string) (*HostCertificate, error) {
 		NotAfter:     now.Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     hosts,
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			leafTmpl.IPAddresses = append(leafTmpl.IPAddresses, ip)
+		} else {
+			leafTmpl.DNSNames = append(leafTmpl.DNSNames, h)
+		}
 	}
 	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &key.PublicKey, caKey)
 	if err != nil {

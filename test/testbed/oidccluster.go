@@ -13,10 +13,7 @@ import (
 	apiserverv1 "k8s.io/apiserver/pkg/apis/apiserver/v1"
 	authenticationclient "k8s.io/client-go/kubernetes/typed/authentication/v1"
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
-
-	"github.com/kialiauth/kiali-auth-proxy-operator/internal/controller"
 )
 
 // StartOIDCCluster starts a control plane as StartCluster does, whose API
@@ -27,37 +24,23 @@ import (
 // and keys in the background after it starts, and answers 401 until then.
 func StartOIDCCluster(o ClusterOptions, issuer *OIDC) *Cluster {
 	ginkgo.GinkgoHelper()
-	env, err := NewEnvironment(o.Options)
-	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	dir, err := os.MkdirTemp("", "apiserver-authn-")
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	ginkgo.DeferCleanup(os.RemoveAll, dir)
-	if o.KeepCertificates {
-		certs := filepath.Join(dir, "certs")
-		gomega.Expect(os.Mkdir(certs, 0o700)).To(gomega.Succeed())
-		env.ControlPlane.GetAPIServer().CertDir = certs
-	}
 	file := filepath.Join(dir, "authentication-config.yaml")
 	gomega.Expect(os.WriteFile(file, JWTAuthenticationConfig(issuer), 0o600)).To(gomega.Succeed())
-	env.ControlPlane.GetAPIServer().Configure().Append("authentication-config", file)
-
-	cfg, err := env.Start()
-	gomega.Expect(err).NotTo(gomega.HaveOccurred())
-	ginkgo.DeferCleanup(env.Stop)
-	c, err := client.NewWithWatch(cfg, client.Options{Scheme: controller.NewScheme()})
-	gomega.Expect(err).NotTo(gomega.HaveOccurred())
-	if o.GarbageCollector {
-		stop, err := StartGarbageCollector(env, cfg)
-		gomega.Expect(err).NotTo(gomega.HaveOccurred())
-		ginkgo.DeferCleanup(stop)
+	if o.APIServerFlags == nil {
+		o.APIServerFlags = map[string]string{}
 	}
+	o.APIServerFlags["authentication-config"] = file
+	c := StartCluster(o)
 
 	token := issuer.IDToken("testbed-probe@example.com", nil, issuer.ClientID, time.Now().Add(5*time.Minute))
 	gomega.Eventually(func() error {
-		_, err := WhoAmI(context.Background(), cfg, token)
+		_, err := WhoAmI(context.Background(), c.Config, token)
 		return err
 	}).WithTimeout(30 * time.Second).WithPolling(200 * time.Millisecond).Should(gomega.Succeed())
-	return &Cluster{Env: env, Config: cfg, Client: c}
+	return c
 }
 
 // JWTAuthenticationConfig is the API server's structured authentication
