@@ -93,7 +93,7 @@ func proxyPod(kap *meshv1alpha1.KialiAuthProxy, n Names, in Inputs) ([]corev1.Vo
 		c.ReadinessProbe, c.LivenessProbe = healthProbe(HealthPath, ProxyHTTPPortName, 5), healthProbe(HealthPath, ProxyHTTPPortName, 10)
 		return volumes, []corev1.Container{c}
 	}
-	c := proxyContainer(p, OAuth2ProxyArgs(kap, n, in), mounts.proxy)
+	c := proxyContainer(p, OAuth2ProxyArgs(kap), mounts.proxy)
 	c.ReadinessProbe, c.LivenessProbe = healthProbe(OAuth2ProxyReadyPath, ProxyHTTPPortName, 5), healthProbe(OAuth2ProxyHealthPath, ProxyHTTPPortName, 10)
 	return volumes, []corev1.Container{c, authorizerContainer(kap, n, in, mounts.authorizer)}
 }

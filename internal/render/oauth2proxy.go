@@ -35,7 +35,7 @@ func AuthorizerUpstream() string {
 // v7.15.6 takes only as flags (pkg/apis/options: cookie.go, logging.go,
 // options.go). Each is given as --name=value so that no value is taken for
 // a flag.
-func OAuth2ProxyArgs(kap *meshv1alpha1.KialiAuthProxy, n Names, in Inputs) []string {
+func OAuth2ProxyArgs(kap *meshv1alpha1.KialiAuthProxy) []string {
 	p := &kap.Spec.Proxy
 	a := p.OIDC.Authorization
 	args := []string{
