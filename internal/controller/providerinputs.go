@@ -54,9 +54,10 @@ func (r *Reconciler) resolveProviderInputs(ctx context.Context, d *meshv1alpha1.
 			sum.Write([]byte(pem))
 		}
 	}
-	if name := render.UserListenerCertificate(d); name != "" && render.Passthrough(d) == nil {
-		// The passthrough certificate is read in resolveInputs, where it is
-		// also checked against the host.
+	if t := d.Spec.Proxy.TLS; d.Spec.Proxy.TLSEnabled() && t.CertificateSecret != nil && render.Passthrough(d) == nil {
+		// A passthrough certificate wins (render.ListenerCertSecret) and is
+		// read in resolveInputs, where it is checked against the host.
+		name := t.CertificateSecret.Name
 		const role = "referenced by spec.proxy.tls.certificateSecret"
 		s, cert, p, err := r.secrets().Key(ctx, d.Namespace, render.SecretKey{Name: name, Key: corev1.TLSCertKey}, role)
 		if err != nil {

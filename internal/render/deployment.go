@@ -381,23 +381,6 @@ func ServiceCASignsListener(kap *meshv1alpha1.KialiAuthProxy) bool {
 		(p.TLS == nil || (p.TLS.CertManager == nil && p.TLS.CertificateSecret == nil))
 }
 
-// UserListenerCertificate is the user's Secret the listener serves, which
-// the controller reads to check it and to roll the pods when it changes:
-// the passthrough certificate or spec.proxy.tls.certificateSecret; empty
-// when the service CA or cert-manager provides the certificate.
-func UserListenerCertificate(kap *meshv1alpha1.KialiAuthProxy) string {
-	if !kap.Spec.Proxy.TLSEnabled() {
-		return ""
-	}
-	if pt := Passthrough(kap); pt != nil {
-		return pt.CertificateSecret.Name
-	}
-	if s := kap.Spec.Proxy.TLS; s != nil && s.CertificateSecret != nil {
-		return s.CertificateSecret.Name
-	}
-	return ""
-}
-
 // Passthrough is the spec's TLS passthrough, or nil.
 func Passthrough(kap *meshv1alpha1.KialiAuthProxy) *meshv1alpha1.PassthroughSpec {
 	if vs := kap.Spec.Exposure.VirtualService; vs != nil && kap.Spec.Proxy.TLSEnabled() {
