@@ -180,8 +180,8 @@ func readCA(file string) ([]byte, error) {
 	return b, nil
 }
 
-// serveAuthorize serves the proxy and its health endpoint until ctx ends,
-// then lets the requests in flight finish.
+// serveAuthorize listens on the configured addresses and serves the proxy
+// and its health endpoint until ctx ends.
 func serveAuthorize(ctx context.Context, o authorizeOptions, log *slog.Logger) error {
 	h, err := authorize.NewHandler(o.config)
 	if err != nil {
@@ -196,6 +196,12 @@ func serveAuthorize(ctx context.Context, o authorizeOptions, log *slog.Logger) e
 		_ = ln.Close()
 		return err
 	}
+	return serveOn(ctx, h, ln, hln, o, log)
+}
+
+// serveOn serves the proxy on ln and the health endpoint on hln until ctx
+// ends, then lets the requests in flight finish.
+func serveOn(ctx context.Context, h http.Handler, ln, hln net.Listener, o authorizeOptions, log *slog.Logger) error {
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	servers := []*http.Server{
 		// No write timeout: Kiali's websockets stay open for as long as a

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kialiauth/kiali-auth-proxy-operator/internal/authorize"
 )
 
 const testReviews = `[{"namespace":"istio-system","resource":"pods","verb":"get"}]`
@@ -133,41 +135,47 @@ func TestAuthorizeDefaults(t *testing.T) {
 	}
 }
 
-// freeAddr is a loopback address nothing listens on, for a moment.
-func freeAddr(t *testing.T) string {
+// loopbackListener listens on a port the kernel picks, so that no other
+// test can take the port between choosing and binding it.
+func loopbackListener(t *testing.T) net.Listener {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return l
 }
 
 func TestAuthorizeServesAndShutsDown(t *testing.T) {
 	kiali := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "kiali") })}
-	kl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kl := loopbackListener(t)
 	go func() { _ = kiali.Serve(kl) }()
 	defer kiali.Close()
 
-	listen, health := freeAddr(t), freeAddr(t)
-	o, code := parseAuthorizeFlags([]string{"--listen=" + listen, "--health-listen=" + health,
-		"--upstream=http://" + kl.Addr().String(), "--forward-only"}, io.Discard)
+	o, code := parseAuthorizeFlags([]string{"--upstream=http://" + kl.Addr().String(), "--forward-only"}, io.Discard)
 	if code >= 0 {
 		t.Fatalf("exit %d", code)
 	}
 	o.config.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	h, err := authorize.NewHandler(o.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, hln := loopbackListener(t), loopbackListener(t)
+	listen, health := ln.Addr().String(), hln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serveAuthorize(ctx, o, o.config.Log) }()
+	go func() { done <- serveOn(ctx, h, ln, hln, o, o.config.Log) }()
 
 	get := func(url string) (int, string) {
 		t.Helper()
 		var last error
 		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			select {
+			case err := <-done:
+				t.Fatalf("the proxy stopped: %v", err)
+			default:
+			}
 			resp, err := http.Get(url)
 			if err != nil {
 				last = err
