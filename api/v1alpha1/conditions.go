@@ -1,6 +1,10 @@
 package v1alpha1
 
-import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+import (
+	"slices"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
 
 // The conditions of status.conditions, their reasons and how they read.
 // Types and reasons are part of the API: tools match on them, so they are
@@ -54,6 +58,9 @@ type ConditionSpec struct {
 	// ProgressAtFirst: on a new KialiAuthProxy the condition is expected
 	// not to be good yet, so its first status is no news (no event).
 	ProgressAtFirst bool
+	// ProgressReasonsAtFirst are the reasons that, as a condition's first
+	// status, are progress rather than news, when not any reason is.
+	ProgressReasonsAtFirst []string
 	// NotReadyAsIntended lists the reasons for which the condition is not
 	// good because the spec asks for it; they do not hold Ready back.
 	NotReadyAsIntended []string
@@ -66,7 +73,10 @@ var Conditions = []ConditionSpec{
 	{Type: ConditionKialiConfigured, Good: metav1.ConditionTrue, ReadyRank: 2},
 	{Type: ConditionProxyAvailable, Good: metav1.ConditionTrue, ReadyRank: 3, ProgressAtFirst: true},
 	{Type: ConditionExposed, Good: metav1.ConditionTrue, ReadyRank: 4},
-	{Type: ConditionMeshLocked, Good: metav1.ConditionTrue, ReadyRank: 5, NotReadyAsIntended: []string{ReasonLockDownDisabled}},
+	// A new KialiAuthProxy's Kiali is not running yet (the Kiali operator
+	// has still to deploy it), so the lock-down cannot be shown to apply.
+	{Type: ConditionMeshLocked, Good: metav1.ConditionTrue, ReadyRank: 5, NotReadyAsIntended: []string{ReasonLockDownDisabled},
+		ProgressReasonsAtFirst: []string{ReasonKialiNotRunning}},
 	// Degraded comes first: a bad reference is usually why the rest is not
 	// ready either.
 	{Type: ConditionDegraded, Good: metav1.ConditionFalse, ReadyRank: 1},
@@ -92,6 +102,12 @@ func ConditionSpecOf(t string) (ConditionSpec, bool) {
 		}
 	}
 	return ConditionSpec{}, false
+}
+
+// IsProgressAtFirst reports whether c, as the first status of its type, is
+// expected on the way to good.
+func (s ConditionSpec) IsProgressAtFirst(c metav1.Condition) bool {
+	return s.ProgressAtFirst || slices.Contains(s.ProgressReasonsAtFirst, c.Reason)
 }
 
 // IsGood reports whether c is good news.

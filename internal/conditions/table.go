@@ -52,7 +52,7 @@ func rank(c metav1.Condition) int {
 // News says whether c is worth an event against the conditions before,
 // and whether it is good news. A condition whose status and reason did not
 // change is no news; neither is a new condition that is good, or one whose
-// first status is progress (meshv1alpha1.ConditionSpec.ProgressAtFirst).
+// first status is progress (meshv1alpha1.ConditionSpec.IsProgressAtFirst).
 func News(before []metav1.Condition, c metav1.Condition) (news, good bool) {
 	s, _ := meshv1alpha1.ConditionSpecOf(c.Type)
 	good = s.IsGood(c)
@@ -60,7 +60,7 @@ func News(before []metav1.Condition, c metav1.Condition) (news, good bool) {
 	if old != nil && old.Status == c.Status && old.Reason == c.Reason {
 		return false, good
 	}
-	if old == nil && (good || s.ProgressAtFirst) {
+	if old == nil && (good || s.IsProgressAtFirst(c)) {
 		return false, good
 	}
 	return true, good
