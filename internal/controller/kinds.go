@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -169,14 +170,89 @@ type optionalWatches struct {
 	// learned its kind. Nil in tests of the mapper alone.
 	crds, live client.Reader
 
+	// now is the clock of the absent kinds; nil is time.Now.
+	now func() time.Time
+
 	mu      sync.Mutex
 	started map[schema.GroupVersionKind]bool
+	// absent records when discovery last found a kind unserved while no
+	// CRD of its name was in the cache.
+	absent map[schema.GroupKind]time.Time
 }
 
-// servedVersion returns the first of versions the API server serves gk at,
-// or "". The REST mapper re-reads discovery when asked for a kind it does
-// not know, so a CRD installed after start-up is found.
-func (w *optionalWatches) servedVersion(ctx context.Context, gk schema.GroupKind, versions []string) (string, error) {
+// absentRecheck is how long a kind that discovery found unserved, and
+// whose CRD the cache does not hold, is taken as unserved without asking
+// again. The REST mapper answers a kind it does not know by re-reading
+// discovery, a request to the API server on every reconcile of every
+// KialiAuthProxy for each kind a cluster lacks (a cluster without the
+// Gateway API or cert-manager lacks two). The CRD's arrival is seen in the
+// cache at once and ends the wait; only a kind served without a CRD (an
+// aggregated API server) waits this long to be found.
+const absentRecheck = missingCRDRetry
+
+// servedVersion returns the first of k's versions the API server serves
+// it at, or "". The REST mapper re-reads discovery when asked for a kind
+// it does not know, so a CRD installed after start-up is found.
+func (w *optionalWatches) servedVersion(ctx context.Context, k Kind) (string, error) {
+	crdCached, err := w.crdCached(ctx, k.CRD)
+	if err != nil {
+		return "", err
+	}
+	if !crdCached && w.recentlyAbsent(k.GroupKind) {
+		return "", nil
+	}
+	v, err := w.discoveredVersion(ctx, k.GroupKind, k.Versions)
+	if err != nil {
+		return "", err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if v == "" && !crdCached {
+		if w.absent == nil {
+			w.absent = map[schema.GroupKind]time.Time{}
+		}
+		w.absent[k.GroupKind] = w.clock()
+	} else {
+		delete(w.absent, k.GroupKind)
+	}
+	return v, nil
+}
+
+func (w *optionalWatches) clock() time.Time {
+	if w.now != nil {
+		return w.now()
+	}
+	return time.Now()
+}
+
+// recentlyAbsent reports whether discovery found gk unserved less than
+// absentRecheck ago.
+func (w *optionalWatches) recentlyAbsent(gk schema.GroupKind) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	at, ok := w.absent[gk]
+	return ok && w.clock().Sub(at) < absentRecheck
+}
+
+// crdCached reports whether the cache holds the CRD named name. Without a
+// CRD reader (tests of the mapper alone) every CRD counts as cached, so
+// discovery is always asked.
+func (w *optionalWatches) crdCached(ctx context.Context, name string) (bool, error) {
+	if w.crds == nil || name == "" {
+		return true, nil
+	}
+	crd := &metav1.PartialObjectMetadata{}
+	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+	err := w.crds.Get(ctx, client.ObjectKey{Name: name}, crd)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// discoveredVersion asks the REST mapper for the first of versions gk is
+// served at.
+func (w *optionalWatches) discoveredVersion(ctx context.Context, gk schema.GroupKind, versions []string) (string, error) {
 	for _, v := range versions {
 		m, err := w.mapper.RESTMapping(gk, v)
 		if meta.IsNoMatchError(err) {
@@ -252,7 +328,7 @@ func (r *Reconciler) detectKinds(ctx context.Context) (presence, error) {
 			p[gk] = k.Versions[0]
 			continue
 		}
-		v, err := r.watches.servedVersion(ctx, gk, k.Versions)
+		v, err := r.watches.servedVersion(ctx, k)
 		if err != nil {
 			return nil, err
 		}

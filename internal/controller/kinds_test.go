@@ -5,11 +5,15 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	meshv1alpha1 "github.com/kialiauth/kiali-auth-proxy-operator/api/v1alpha1"
 	"github.com/kialiauth/kiali-auth-proxy-operator/internal/render"
@@ -32,7 +36,7 @@ func TestServedVersionFallsBack(t *testing.T) {
 		routeGK:               "",
 		kialiGK:               "",
 	} {
-		got, err := w.servedVersion(context.Background(), gk, mustKind(t, gk).Versions)
+		got, err := w.servedVersion(context.Background(), mustKind(t, gk))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,4 +124,64 @@ func loadSample(t *testing.T, file string) *meshv1alpha1.KialiAuthProxy {
 		t.Fatalf("%s: %v", file, err)
 	}
 	return kap
+}
+
+// countingMapper counts the questions that cost a discovery request when
+// the kind is unknown.
+type countingMapper struct {
+	meta.RESTMapper
+	asked int
+}
+
+func (m *countingMapper) RESTMapping(gk schema.GroupKind, versions ...string) (*meta.RESTMapping, error) {
+	m.asked++
+	return m.RESTMapper.RESTMapping(gk, versions...)
+}
+
+// A cluster without the Gateway API costs no discovery request per
+// reconcile: the kind is taken as absent until its CRD shows in the cache,
+// or absentRecheck has passed.
+func TestAbsentKindsAreNotRediscoveredEachReconcile(t *testing.T) {
+	ctx := context.Background()
+	mapper := &countingMapper{RESTMapper: meta.NewDefaultRESTMapper(nil)}
+	crds := fake.NewClientBuilder().WithScheme(NewScheme()).Build()
+	now := time.Now()
+	w := &optionalWatches{mapper: mapper, crds: crds, live: crds, now: func() time.Time { return now }}
+	k := mustKind(t, httpRouteGK)
+
+	served := func() string {
+		t.Helper()
+		v, err := w.servedVersion(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if v := served(); v != "" || mapper.asked != 1 {
+		t.Fatalf("served at %q after %d questions", v, mapper.asked)
+	}
+	for range 5 {
+		if v := served(); v != "" {
+			t.Fatalf("served at %q", v)
+		}
+	}
+	if mapper.asked != 1 {
+		t.Errorf("discovery asked %d times for a kind known absent", mapper.asked)
+	}
+
+	now = now.Add(absentRecheck)
+	served()
+	if mapper.asked != 2 {
+		t.Errorf("discovery asked %d times once absentRecheck passed, want 2", mapper.asked)
+	}
+
+	// The CRD arrives: asked at once, and found.
+	crd := &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: k.CRD}}
+	if err := crds.Create(ctx, crd); err != nil {
+		t.Fatal(err)
+	}
+	mapper.RESTMapper.(*meta.DefaultRESTMapper).Add(httpRouteGK.WithVersion("v1"), meta.RESTScopeNamespace)
+	if v := served(); v != "v1" || mapper.asked != 3 {
+		t.Errorf("served at %q after %d questions, want v1 after 3", v, mapper.asked)
+	}
 }
