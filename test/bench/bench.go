@@ -48,6 +48,9 @@ type bench struct {
 	// scenario converges.
 	cpuTop chan string
 	meter  *cpuMeter
+	// status is the status the manager wrote for a warm-up KialiAuthProxy:
+	// the floors write it for theirs.
+	status *meshv1alpha1.KialiAuthProxyStatus
 }
 
 const benchLabel = "bench.kialiauth.io/scenario"
@@ -132,7 +135,9 @@ type row struct {
 	reconcilesPerCR              float64
 	// Who spent the CPU in each phase, and where the API server spent it
 	// (the largest scenario only).
-	operatorCPU, baselineCPU             cpuShares
+	operatorCPU, baselineCPU cpuShares
+	// floor and watched are the floors of the largest scenario (floor.go).
+	floor, watched                       floorPhase
 	operatorAPIServer, baselineAPIServer string
 	apiServerDiff                        string
 }
@@ -192,6 +197,14 @@ func (b *bench) convergence(ctx context.Context, s scenario, run int) (row, erro
 	// IP walks the allocated ones), so leftovers would tax the operator.
 	if err := deleteBaseline(ctx, b.c, baseNS); err != nil {
 		return r, err
+	}
+	if s == b.o.sizes[len(b.o.sizes)-1] {
+		if r.floor, err = b.floor(ctx, s, tag, false); err != nil {
+			return r, err
+		}
+		if r.watched, err = b.floor(ctx, s, tag, true); err != nil {
+			return r, err
+		}
 	}
 
 	// The operator: create the CRs and wait until each has converged.
@@ -394,6 +407,9 @@ func (b *bench) warmUp(ctx context.Context, tag string) error {
 	}
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if err := b.c.Get(ctx, client.ObjectKeyFromObject(kap), kap); err == nil && converged(kap) {
+			if b.status == nil {
+				b.status = kap.Status.DeepCopy()
+			}
 			return nil
 		}
 	}
